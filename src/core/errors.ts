@@ -1,0 +1,87 @@
+/**
+ * Every error Portoon reports comes from this one table: a stable code, the HTTP status the service
+ * answers with, the exit code the CLI ends with, and whether retrying can help. The `docs/errors.md`
+ * reference is kept in sync with it by a test.
+ */
+export const ERROR_TABLE = {
+  E_BAD_OPTION: { status: 400, exit: 2, retry: false, summary: 'An option or parameter has an invalid value.' },
+  E_UNKNOWN_STYLE: { status: 400, exit: 2, retry: false, summary: 'The requested style does not exist.' },
+  E_EMPTY_INPUT: { status: 415, exit: 3, retry: false, summary: 'The input is empty (zero bytes).' },
+  E_UNSUPPORTED_FORMAT: { status: 415, exit: 3, retry: false, summary: 'The input is not an image in a supported format.' },
+  E_FILE_TOO_LARGE: { status: 413, exit: 3, retry: false, summary: 'The input file is larger than the allowed size.' },
+  E_IMAGE_TOO_LARGE: { status: 422, exit: 3, retry: false, summary: 'The image has more pixels than the pixel limit.' },
+  E_DECODE_FAILED: { status: 422, exit: 3, retry: false, summary: 'The image is damaged or truncated and cannot be decoded.' },
+  E_INPUT_NOT_FOUND: { status: 400, exit: 3, retry: false, summary: 'An input file or folder does not exist or cannot be read.' },
+  E_MODEL_MISSING: { status: 503, exit: 1, retry: false, summary: 'A model the style needs is not installed.' },
+  E_MODEL_CORRUPT: { status: 500, exit: 1, retry: false, summary: 'An installed model file does not match its sha256.' },
+  E_MODEL_SOURCE: { status: 500, exit: 1, retry: true, summary: 'Models cannot be fetched: no mirror configured, or the mirror failed.' },
+  E_BAD_MANIFEST: { status: 500, exit: 1, retry: false, summary: 'A model or style manifest file is invalid.' },
+  E_INFERENCE_FAILED: { status: 500, exit: 1, retry: true, summary: 'The neural network runtime failed on this input.' },
+  E_OUTPUT_FAILED: { status: 500, exit: 1, retry: false, summary: 'The result could not be written.' },
+  E_CLOSED: { status: 503, exit: 1, retry: true, summary: 'The engine was closed while work was pending.' },
+  E_INTERNAL: { status: 500, exit: 1, retry: false, summary: 'An unexpected internal error.' },
+} as const satisfies Record<string, { status: number; exit: 1 | 2 | 3; retry: boolean; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export interface PortoonErrorOptions {
+  cause?: unknown;
+  /** Machine-readable facts (a path, a field name, a limit) that callers may show or log. */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+export class PortoonError extends Error {
+  override readonly name = 'PortoonError';
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: PortoonErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  get status(): number {
+    return ERROR_TABLE[this.code].status;
+  }
+
+  get exitCode(): 1 | 2 | 3 {
+    return ERROR_TABLE[this.code].exit;
+  }
+
+  /** A plain object that survives structured cloning (worker threads, JSON). */
+  toJSON(): SerializedError {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export interface SerializedError {
+  code: ErrorCode;
+  message: string;
+  details: Readonly<Record<string, unknown>>;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);
+}
+
+/** Rebuilds a PortoonError from its serialized form (e.g. after crossing a worker-thread boundary). */
+export function reviveError(value: unknown): PortoonError {
+  if (value instanceof PortoonError) return value;
+  if (typeof value === 'object' && value !== null) {
+    const v = value as Partial<SerializedError>;
+    if (isErrorCode(v.code) && typeof v.message === 'string') {
+      return new PortoonError(v.code, v.message, { details: v.details ?? {} });
+    }
+  }
+  return toPortoonError(value);
+}
+
+/** Wraps anything thrown into a PortoonError, keeping the original as `cause`. */
+export function toPortoonError(error: unknown, fallback: ErrorCode = 'E_INTERNAL'): PortoonError {
+  if (error instanceof PortoonError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new PortoonError(fallback, fallback === 'E_INTERNAL' ? `Internal error: ${message}` : message, {
+    cause: error,
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * The merged view of every manifest Portoon knows about: the built-in catalogue plus the user's own
+ * `*.portoon.json` files. Lookups throw typed errors that tell the user what exists.
+ */
+import { PortoonError } from '../errors.js';
+import type { ManifestFile, ModelEntry, StyleEntry } from './manifest.js';
+
+export interface ManifestSource {
+  /** File name or URL, for error messages. */
+  readonly source: string;
+  readonly manifest: ManifestFile;
+}
+
+export class Catalogue {
+  readonly #models = new Map<string, ModelEntry>();
+  readonly #styles = new Map<string, StyleEntry>();
+  readonly #origin = new Map<string, string>();
+
+  /**
+   * @throws PortoonError E_BAD_MANIFEST when two files define the same id or a style names an
+   *   unknown model.
+   */
+  constructor(sources: readonly ManifestSource[]) {
+    for (const { source, manifest } of sources) {
+      manifest.models.forEach((model, i) => this.#add(this.#models, 'model', model.id, model, source, `models.${i}.id`));
+      manifest.styles.forEach((style, i) => this.#add(this.#styles, 'style', style.id, style, source, `styles.${i}.id`));
+    }
+    for (const style of this.#styles.values()) {
+      const source = this.#origin.get(`style:${style.id}`) ?? '(unknown)';
+      const refs: Array<[string, string]> = [];
+      if (style.head) refs.push(['head.model', style.head.model]);
+      if ('model' in style.background) refs.push(['background.model', style.background.model]);
+      for (const [field, id] of refs) {
+        const model = this.#models.get(id);
+        if (!model) {
+          throw new PortoonError('E_BAD_MANIFEST', `${source}: field "${field}" of style "${style.id}": unknown model "${id}"`, {
+            details: { file: source, field },
+          });
+        }
+        if (model.task !== 'style') {
+          throw new PortoonError('E_BAD_MANIFEST', `${source}: field "${field}" of style "${style.id}": model "${id}" is a ${model.task} model, not a style model`, {
+            details: { file: source, field },
+          });
+        }
+      }
+    }
+  }
+
+  get models(): readonly ModelEntry[] {
+    return [...this.#models.values()];
+  }
+
+  get styles(): readonly StyleEntry[] {
+    return [...this.#styles.values()];
+  }
+
+  /** @throws PortoonError E_BAD_OPTION for an unknown id. */
+  model(id: string): ModelEntry {
+    const model = this.#models.get(id);
+    if (!model) {
+      throw new PortoonError('E_BAD_OPTION', `Unknown model "${id}". Known models: ${[...this.#models.keys()].join(', ')}`, {
+        details: { model: id },
+      });
+    }
+    return model;
+  }
+
+  hasModel(id: string): boolean {
+    return this.#models.has(id);
+  }
+
+  /** @throws PortoonError E_UNKNOWN_STYLE listing the styles that exist. */
+  style(id: string): StyleEntry {
+    const style = this.#styles.get(id);
+    if (!style) {
+      throw new PortoonError('E_UNKNOWN_STYLE', `Unknown style "${id}". Available styles: ${[...this.#styles.keys()].join(', ')}`, {
+        details: { style: id },
+      });
+    }
+    return style;
+  }
+
+  /** Model ids a style needs (head and background). */
+  modelsOf(style: StyleEntry): string[] {
+    const ids: string[] = [];
+    if (style.head) ids.push(style.head.model);
+    if ('model' in style.background) ids.push(style.background.model);
+    return [...new Set(ids)];
+  }
+
+  /** Where an entry was defined ("model:<id>" or "style:<id>"). */
+  originOf(kind: 'model' | 'style', id: string): string | undefined {
+    return this.#origin.get(`${kind}:${id}`);
+  }
+
+  #add<T>(map: Map<string, T>, kind: 'model' | 'style', id: string, value: T, source: string, field: string): void {
+    const previous = this.#origin.get(`${kind}:${id}`);
+    if (previous !== undefined) {
+      throw new PortoonError('E_BAD_MANIFEST', `${source}: field "${field}": ${kind} id "${id}" is already defined in ${previous}`, {
+        details: { file: source, field },
+      });
+    }
+    map.set(id, value);
+    this.#origin.set(`${kind}:${id}`, source);
+  }
+}

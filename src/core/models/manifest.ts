@@ -1,0 +1,128 @@
+/**
+ * Schemas for the two kinds of data that describe what Portoon can do: model entries (one ONNX file
+ * each, with everything needed to feed it) and style entries (which models make a style, and how).
+ * Built-in entries live in `catalogue/*.json`; users add their own as `*.portoon.json` files in their
+ * models folder. Validation errors name the file and the field.
+ */
+import { z } from 'zod';
+import { PortoonError } from '../errors.js';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
+const rgbTriple = z.tuple([z.number(), z.number(), z.number()]);
+
+export const modelEntrySchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lowercase letters, digits, ".", "_" or "-"'),
+  file: z.string().regex(/^[^/\\]+\.onnx$/, 'expected a bare file name ending in .onnx'),
+  sha256,
+  bytes: z.number().int().positive(),
+  license: z.string().min(1),
+  /** Whether the licence allows commercial use; shown by `portoon styles` and the service. */
+  commercialUse: z.boolean(),
+  task: z.enum(['style', 'face-detection', 'face-parsing', 'person-segmentation', 'face-landmarks']),
+  source: z.string().min(1),
+  description: z.string().default(''),
+  /** Installed by `portoon models pull` with no ids. */
+  default: z.boolean().default(false),
+  input: z.strictObject({
+    name: z.string().min(1),
+    layout: z.enum(['NHWC', 'NCHW']),
+    /** Value range the network expects, as a human-readable note; `mean`/`std` are what is applied. */
+    range: z.string(),
+    /** Applied per channel, in the model's colour order, to 0..255 values: (x - mean) / std. */
+    mean: rgbTriple,
+    std: rgbTriple,
+    colorOrder: z.enum(['RGB', 'BGR']),
+    /** Height and width must be multiples of this (pad, never stretch). */
+    sizeMultiple: z.number().int().positive(),
+    /** Fixed [width, height] for models that only accept one size. */
+    fixedSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+  }),
+  output: z
+    .strictObject({
+      name: z.string().min(1),
+      /** For image outputs: y * scale + offset gives 0..255 (in `colorOrder`). */
+      scale: z.number().default(127.5),
+      offset: z.number().default(127.5),
+    })
+    .optional(),
+});
+
+const modelRef = z.string().min(1);
+
+export const styleEntrySchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected lowercase letters, digits or "-"'),
+  label: z.string().min(1),
+  description: z.string().default(''),
+  /** Stylizes each aligned face crop. Omit for styles that treat faces like the rest of the picture. */
+  head: z
+    .strictObject({
+      model: modelRef,
+      /** Side of the square aligned face crop fed to the head model. */
+      faceSize: z.number().int().min(64).max(2048).default(512),
+      /** Crop margin around the face as a fraction of the face template (room for hair and chin). */
+      margin: z.number().min(0).max(2).default(0.6),
+      /** 0..1: how much of the original skin tone is restored after the head model (keeps identity). */
+      toneMatch: z.number().min(0).max(1).default(0.5),
+    })
+    .optional(),
+  /** Stylizes the whole picture (in overlapping tiles). Either a model or a procedural filter. */
+  background: z.union([
+    z.strictObject({
+      model: modelRef,
+      /** Largest tile side; bigger tiles mean fewer seams to hide but more memory. */
+      maxTile: z.number().int().min(64).max(4096).default(1024),
+      /** Down-scale factor applied before the model, for models tuned to coarser detail (1 = none). */
+      scale: z.number().min(0.1).max(1).default(1),
+    }),
+    z.strictObject({
+      procedural: z.enum(['cel', 'watercolor']),
+      params: z.record(z.string(), z.number()).default({}),
+    }),
+  ]),
+  defaults: z
+    .strictObject({
+      strength: z.number().min(0).max(1).default(1),
+    })
+    .default({ strength: 1 }),
+});
+
+export const manifestFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  models: z.array(modelEntrySchema).default([]),
+  styles: z.array(styleEntrySchema).default([]),
+});
+
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+export type StyleEntry = z.infer<typeof styleEntrySchema>;
+export type ManifestFile = z.infer<typeof manifestFileSchema>;
+export type ModelBackground = Extract<StyleEntry['background'], { model: string }>;
+export type ProceduralBackground = Extract<StyleEntry['background'], { procedural: string }>;
+
+/**
+ * Validates parsed JSON as a manifest file.
+ * @param source file name or URL, used in the error message so the user knows what to fix.
+ * @throws PortoonError E_BAD_MANIFEST naming the file and the first invalid field.
+ */
+export function parseManifest(json: unknown, source: string): ManifestFile {
+  const result = manifestFileSchema.safeParse(json);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+  throw new PortoonError('E_BAD_MANIFEST', `${source}: field "${field}": ${issue.message}`, {
+    details: { file: source, field },
+  });
+}
+
+/** Parses manifest text (JSON) with an error that names the file on a syntax error too. */
+export function parseManifestText(text: string, source: string): ManifestFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PortoonError('E_BAD_MANIFEST', `${source}: not valid JSON (${(error as Error).message})`, {
+      cause: error,
+      details: { file: source, field: '(root)' },
+    });
+  }
+  return parseManifest(json, source);
+}

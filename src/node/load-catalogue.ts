@@ -1,0 +1,42 @@
+/**
+ * Reads the built-in catalogue shipped with the package and the user's own `*.portoon.json`
+ * manifests from the models folder, and merges them into one Catalogue.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Catalogue, type ManifestSource } from '../core/models/catalogue.js';
+import { parseManifestText } from '../core/models/manifest.js';
+import { PortoonError } from '../core/errors.js';
+
+/** `catalogue/` at the package root (two levels up from both src/node and dist/node). */
+export const BUILTIN_CATALOGUE_DIR = fileURLToPath(new URL('../../catalogue/', import.meta.url));
+export const USER_MANIFEST_SUFFIX = '.portoon.json';
+
+function readManifest(path: string): ManifestSource {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new PortoonError('E_BAD_MANIFEST', `${path}: cannot be read (${(error as Error).message})`, {
+      cause: error,
+      details: { file: path },
+    });
+  }
+  return { source: path, manifest: parseManifestText(text, path) };
+}
+
+/**
+ * @param modelsDir the user's models folder; its `*.portoon.json` files add models and styles.
+ * @throws PortoonError E_BAD_MANIFEST naming the file and field of the first problem.
+ */
+export function loadCatalogue(modelsDir?: string): Catalogue {
+  const sources = ['models.json', 'styles.json'].map((name) => readManifest(join(BUILTIN_CATALOGUE_DIR, name)));
+  if (modelsDir !== undefined && existsSync(modelsDir)) {
+    const userFiles = readdirSync(modelsDir)
+      .filter((name) => name.endsWith(USER_MANIFEST_SUFFIX))
+      .sort();
+    for (const name of userFiles) sources.push(readManifest(join(modelsDir, name)));
+  }
+  return new Catalogue(sources);
+}
