@@ -71,8 +71,6 @@ export const styleEntrySchema = z.strictObject({
       model: modelRef,
       /** Largest tile side; bigger tiles mean fewer seams to hide but more memory. */
       maxTile: z.number().int().min(64).max(4096).default(1024),
-      /** Down-scale factor applied before the model, for models tuned to coarser detail (1 = none). */
-      scale: z.number().min(0.1).max(1).default(1),
     }),
     z.strictObject({
       procedural: z.enum(['cel', 'watercolor']),

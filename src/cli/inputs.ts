@@ -1,0 +1,85 @@
+/** Expands the CLI's file and folder arguments into a list of (input, output) jobs. */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { PortoonError } from '../core/errors.js';
+import type { OutputFormat } from '../node/codec.js';
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif']);
+
+export interface Job {
+  input: string;
+  output: string;
+}
+
+const EXTENSION: Record<OutputFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
+
+export function extensionFor(format: OutputFormat): string {
+  return EXTENSION[format];
+}
+
+/** Output format implied by a file name's extension, if any. */
+export function formatFromPath(path: string): OutputFormat | undefined {
+  const ext = extname(path).toLowerCase();
+  return ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.webp' ? 'webp' : undefined;
+}
+
+function listImages(dir: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) found.push(...listImages(path));
+    else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+  }
+  return found;
+}
+
+/**
+ * @param out file (one input) or folder (several inputs or any folder input). Default: for one file,
+ *   `<name>-<style>.<ext>` in the current folder; otherwise the folder `portoon-out`.
+ * @param outputExt extension of the outputs when `out` does not name a file.
+ */
+export function planJobs(args: readonly string[], out: string | undefined, style: string, outputExt: (input: string) => string): { jobs: Job[]; batch: boolean } {
+  const expanded: Array<{ input: string; root: string | undefined }> = [];
+  for (const arg of args) {
+    let info;
+    try {
+      info = statSync(arg);
+    } catch {
+      throw new PortoonError('E_INPUT_NOT_FOUND', `Input ${arg} does not exist`, { details: { path: arg } });
+    }
+    if (info.isDirectory()) {
+      const images = listImages(arg);
+      if (images.length === 0) throw new PortoonError('E_INPUT_NOT_FOUND', `Folder ${arg} contains no images (${[...IMAGE_EXTENSIONS].join(' ')})`, { details: { path: arg } });
+      for (const input of images) expanded.push({ input, root: arg });
+    } else {
+      expanded.push({ input: arg, root: undefined });
+    }
+  }
+  const batch = expanded.length > 1 || expanded.some((e) => e.root !== undefined);
+  if (!batch) {
+    const only = expanded[0]!.input;
+    const name = `${basename(only, extname(only))}-${style}${outputExt(only)}`;
+    const output = out === undefined ? resolve(name) : isFolderTarget(out) ? join(out, name) : out;
+    return { jobs: [{ input: only, output }], batch };
+  }
+  const folder = out ?? 'portoon-out';
+  const used = new Set<string>();
+  const jobs = expanded.map(({ input, root }) => {
+    const rel = root === undefined ? basename(input) : relative(root, input);
+    let output = join(folder, dirname(rel), `${basename(rel, extname(rel))}${outputExt(input)}`);
+    // Two inputs with the same name from different places must not overwrite each other.
+    for (let n = 2; used.has(output); n++) output = join(folder, dirname(rel), `${basename(rel, extname(rel))}-${n}${outputExt(input)}`);
+    used.add(output);
+    return { input, output };
+  });
+  return { jobs, batch };
+}
+
+function isFolderTarget(path: string): boolean {
+  if (path.endsWith('/')) return true;
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

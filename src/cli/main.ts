@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * The `portoon` command. Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (not an
+ * image, undecodable, too large, missing file), each with one clear message on stderr.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { toPortoonError } from '../core/errors.js';
+import { VERSION } from '../node/version.js';
+import { runCartoonize, type CartoonizeCliOptions } from './cartoonize-command.js';
+import { runModelsList, runModelsPull, runModelsVerify, type PullCliOptions } from './models-command.js';
+import { parseBackground, parseDetector, parseFormat, parseMix, parsePositiveInt, parseUnit } from './parse.js';
+import { runStyles } from './styles-command.js';
+
+export const EXIT = { ok: 0, internal: 1, usage: 2, badInput: 3 } as const;
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('portoon')
+    .description('Turn photos of people into cartoon portraits.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run portoon --help for usage)')
+    .exitOverride()
+    .argument('[inputs...]', 'image files or folders (folders are searched recursively)')
+    .option('-s, --style <id>', 'style to apply (see: portoon styles)', 'anime')
+    .option('-o, --out <path>', 'output file (one input) or folder (several inputs); default <name>-<style>.<ext> here, or ./portoon-out for batches')
+    .option('--strength <0..1>', "how much of the style to apply (0 = original photo); default: the style's default", parseUnit)
+    .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3', parseMix)
+    .option('--max-side <px>', 'shrink the input so its long side is at most this (default: full size)', parsePositiveInt)
+    .addOption(new Option('--background <mode>', 'what happens outside the faces: stylize | keep | blur').argParser(parseBackground))
+    .option('--format <fmt>', "output format png | jpeg | webp (default: from the output name, else the input's)", parseFormat)
+    .option('--quality <1..100>', 'JPEG/WebP quality (default 90)', parsePositiveInt)
+    .addOption(new Option('--detector <which>', 'face detector: both | retinaface | yunet').argParser(parseDetector))
+    .option('--json', 'print the report of each image as one JSON line on stdout')
+    .option('-q, --quiet', 'no progress bar or summary')
+    .option('--workers <n>', 'images processed in parallel (default 1)', parsePositiveInt)
+    .option('--threads <n>', 'inference threads per worker (default: all cores)', parsePositiveInt)
+    .addOption(new Option('--device <device>', 'inference device').choices(['cpu', 'cuda']))
+    .option('--models-dir <dir>', 'models folder (default: $PORTOON_MODELS or the per-user cache)')
+    .action(async (inputs: string[], options: CartoonizeCliOptions) => {
+      if (inputs.length === 0) {
+        program.help({ error: true });
+      }
+      setExit(await runCartoonize(inputs, options));
+    });
+
+  program
+    .command('styles')
+    .description('list styles, whether their models are installed, and their licences')
+    .option('--json', 'machine-readable output')
+    .option('--models-dir <dir>', 'models folder')
+    .action((options: { json?: boolean; modelsDir?: string }) => setExit(runStyles(options)));
+
+  const models = program.command('models').description('manage the model store (list | pull | verify)');
+  models
+    .command('list')
+    .description('show every catalogued model and whether it is installed')
+    .option('--json', 'machine-readable output')
+    .option('--models-dir <dir>', 'models folder')
+    .action((options: { json?: boolean; modelsDir?: string }) => setExit(runModelsList(options)));
+  models
+    .command('pull')
+    .description('install models (default: the default set) from a mirror folder or http(s) URL, verifying sha256')
+    .argument('[ids...]', 'model ids (see: portoon models list)')
+    .option('--from <dir|url>', 'mirror folder or http(s) base URL (default: $PORTOON_MODEL_MIRROR)')
+    .option('--all', 'install every catalogued model, not just the default set')
+    .option('--force', 'reinstall even if the installed file verifies')
+    .option('--json', 'machine-readable output')
+    .option('-q, --quiet', 'no progress bars')
+    .option('--models-dir <dir>', 'models folder')
+    .action(async (ids: string[], options: PullCliOptions) => setExit(await runModelsPull(ids, options)));
+  models
+    .command('verify')
+    .description('check installed models against their sha256')
+    .argument('[ids...]', 'model ids (default: every installed model)')
+    .option('--json', 'machine-readable output')
+    .option('--models-dir <dir>', 'models folder')
+    .action(async (ids: string[], options: { json?: boolean; modelsDir?: string }) => setExit(await runModelsVerify(ids, options)));
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version end with code 0; everything else commander reports is a usage error.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const e = toPortoonError(error);
+    process.stderr.write(`portoon: ${e.message} [${e.code}]\n`);
+    if (e.code === 'E_INTERNAL' && process.env.PORTOON_DEBUG && e.cause instanceof Error) process.stderr.write(`${e.cause.stack ?? ''}\n`);
+    return e.exitCode;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`portoon: internal error: ${String(error)}\n`);
+    process.exitCode = EXIT.internal;
+  },
+);

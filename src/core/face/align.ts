@@ -1,0 +1,129 @@
+/**
+ * Face alignment: a least-squares similarity transform (rotation, uniform scale, translation) from
+ * the detector's 5 landmarks onto a canonical template, and bilinear affine warping. Hand-written
+ * because it is the heart of the product and must run the same in Node and in the browser.
+ */
+import { createImage, type FloatPlane, type RawImage } from '../image.js';
+
+export type Point = readonly [number, number];
+
+/** Row-major 2x3 affine matrix [a, b, c, d, e, f]: x' = a·x + b·y + c, y' = d·x + e·y + f. */
+export type Affine = readonly [number, number, number, number, number, number];
+
+/**
+ * ArcFace's canonical 5-point template in a 112x112 face box: image-left eye, image-right eye, nose
+ * tip, image-left mouth corner, image-right mouth corner (the order the detectors return).
+ */
+const ARCFACE_112: readonly Point[] = [
+  [38.2946, 51.6963],
+  [73.5318, 51.5014],
+  [56.0252, 71.7366],
+  [41.5493, 92.3655],
+  [70.7299, 92.2041],
+];
+
+export interface TemplateOptions {
+  /** Side of the square crop in pixels. */
+  size: number;
+  /** Extra room around the 112-box face as a fraction of it on each side (hair, chin, ears). */
+  margin: number;
+  /** Moves the face down in the crop by this fraction of the face box, leaving more room for hair. */
+  shiftDown?: number;
+}
+
+/** The 5 template points placed in a `size`-pixel square crop. */
+export function faceTemplate({ size, margin, shiftDown = 0.1 }: TemplateOptions): Point[] {
+  const box = size / (1 + 2 * margin);
+  const scale = box / 112;
+  const offset = (size - box) / 2;
+  return ARCFACE_112.map(([x, y]) => [offset + x * scale, offset + (y + shiftDown * 112) * scale] as const);
+}
+
+/**
+ * Least-squares similarity transform mapping `from` onto `to` (Umeyama without reflection, which in
+ * 2-D has this closed form).
+ */
+export function estimateSimilarity(from: readonly Point[], to: readonly Point[]): Affine {
+  const n = Math.min(from.length, to.length);
+  if (n < 2) throw new RangeError(`Expected at least 2 point pairs but received ${n}`);
+  let fx = 0, fy = 0, tx = 0, ty = 0;
+  for (let i = 0; i < n; i++) {
+    fx += from[i]![0]; fy += from[i]![1]; tx += to[i]![0]; ty += to[i]![1];
+  }
+  fx /= n; fy /= n; tx /= n; ty /= n;
+  let dot = 0, cross = 0, norm = 0;
+  for (let i = 0; i < n; i++) {
+    const sx = from[i]![0] - fx, sy = from[i]![1] - fy;
+    const dx = to[i]![0] - tx, dy = to[i]![1] - ty;
+    dot += sx * dx + sy * dy;
+    cross += sx * dy - sy * dx;
+    norm += sx * sx + sy * sy;
+  }
+  if (norm === 0) throw new RangeError('Expected distinct landmark points but all coincide');
+  const a = dot / norm;
+  const b = cross / norm;
+  return [a, -b, tx - a * fx + b * fy, b, a, ty - b * fx - a * fy];
+}
+
+export function invertAffine(m: Affine): Affine {
+  const [a, b, c, d, e, f] = m;
+  const det = a * e - b * d;
+  if (det === 0) throw new RangeError('Affine matrix is not invertible');
+  const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
+}
+
+export function applyAffine(m: Affine, [x, y]: Point): [number, number] {
+  return [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+}
+
+/** The similarity's uniform scale factor. */
+export function affineScale(m: Affine): number {
+  return Math.hypot(m[0], m[3]);
+}
+
+/**
+ * Renders `width`x`height` pixels where output (x, y) samples `source` at `toSource`(x, y), bilinear,
+ * clamping to the edge outside the source (a replicated border looks natural to the head model,
+ * black borders would be stylized as hair).
+ */
+export function warpAffine(source: RawImage, toSource: Affine, width: number, height: number): RawImage {
+  const out = createImage(width, height, source.channels);
+  const [a, b, c, d, e, f] = toSource;
+  const ch = source.channels;
+  const sw = source.width, sh = source.height;
+  const src = source.data, dst = out.data;
+  const maxX = sw - 1, maxY = sh - 1;
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    let sx = b * y + c;
+    let sy = e * y + f;
+    for (let x = 0; x < width; x++, sx += a, sy += d) {
+      const cx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+      const cy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+      const x0 = cx | 0, y0 = cy | 0;
+      const x1 = x0 < maxX ? x0 + 1 : x0, y1 = y0 < maxY ? y0 + 1 : y0;
+      const wx = cx - x0, wy = cy - y0;
+      const p00 = (y0 * sw + x0) * ch, p01 = (y0 * sw + x1) * ch;
+      const p10 = (y1 * sw + x0) * ch, p11 = (y1 * sw + x1) * ch;
+      for (let k = 0; k < ch; k++) {
+        const top = src[p00 + k]! + (src[p01 + k]! - src[p00 + k]!) * wx;
+        const bottom = src[p10 + k]! + (src[p11 + k]! - src[p10 + k]!) * wx;
+        dst[o++] = top + (bottom - top) * wy + 0.5;
+      }
+    }
+  }
+  return out;
+}
+
+/** Bilinear sample of a float plane, 0 outside it. */
+export function samplePlane(plane: FloatPlane, x: number, y: number): number {
+  if (x < 0 || y < 0 || x > plane.width - 1 || y > plane.height - 1) return 0;
+  const x0 = x | 0, y0 = y | 0;
+  const x1 = Math.min(x0 + 1, plane.width - 1), y1 = Math.min(y0 + 1, plane.height - 1);
+  const wx = x - x0, wy = y - y0;
+  const w = plane.width, p = plane.data;
+  const top = p[y0 * w + x0]! + (p[y0 * w + x1]! - p[y0 * w + x0]!) * wx;
+  const bottom = p[y1 * w + x0]! + (p[y1 * w + x1]! - p[y1 * w + x0]!) * wx;
+  return top + (bottom - top) * wy;
+}

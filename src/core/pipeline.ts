@@ -1,0 +1,247 @@
+/**
+ * The cartoonization pipeline, platform-neutral: detect faces → background pass (tiled) → per face
+ * align, stylize with the head model, harmonize and paste back → mix styles → apply strength.
+ * Decoding and encoding happen in the platform adapters around it.
+ */
+import { gaussianBlurImage } from './blur.js';
+import { PortoonError } from './errors.js';
+import { detectFaces, type DetectorChoice, type Face } from './face/detect.js';
+import { prepareFaceCrop, PARSING_MODEL, type FaceCrop } from './face/crop.js';
+import { matchSeam, matchSkinTone } from './face/harmonize.js';
+import { invertAffine, warpAffine } from './face/align.js';
+import { pasteFace } from './face/paste.js';
+import { cloneImage, mixImages, type RawImage } from './image.js';
+import type { InferenceBackend } from './inference.js';
+import type { Catalogue } from './models/catalogue.js';
+import type { StyleEntry } from './models/manifest.js';
+import { runProcedural } from './procedural/index.js';
+import { runStyleModel } from './stylize.js';
+import { transformTiled } from './tiling.js';
+
+export const BACKGROUND_MODES = ['stylize', 'keep', 'blur'] as const;
+export type BackgroundMode = (typeof BACKGROUND_MODES)[number];
+export const STAGES = ['decode', 'detect', 'align', 'head', 'background', 'paste', 'encode'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface StyleMix {
+  /** Second style to interpolate toward. */
+  style: string;
+  /** 0 = only the main style, 1 = only the mix style. */
+  weight: number;
+}
+
+export interface PipelineOptions {
+  style: string;
+  /** 0..1 mix with the original photo. Default: the style's default (usually 1). */
+  strength?: number | undefined;
+  mix?: StyleMix | undefined;
+  /** What happens outside the faces. Default 'stylize'. */
+  background?: BackgroundMode | undefined;
+  /** Face detector(s). Default 'both' (RetinaFace and YuNet merged, so a partly hidden face is not missed). */
+  detector?: DetectorChoice | undefined;
+  /** Faces whose box is narrower than this (px) are left to the background pass. Default 40. */
+  minFaceSize?: number | undefined;
+  /** Largest background tile side; default from the style (1024). */
+  maxTile?: number | undefined;
+}
+
+export interface StageProgress {
+  stage: Stage;
+  /** 0..1 within the stage. */
+  progress: number;
+}
+
+export interface PipelineContext {
+  backend: InferenceBackend;
+  catalogue: Catalogue;
+  onProgress?: ((progress: StageProgress) => void) | undefined;
+  /** Clock in ms; the adapters pass a high-resolution one. */
+  now?: () => number;
+}
+
+export interface FaceReport {
+  box: [number, number, number, number];
+  score: number;
+  landmarks: Array<[number, number]>;
+  /** False when the face was too small for the head model and left to the background pass. */
+  stylized: boolean;
+}
+
+export interface PipelineResult {
+  image: RawImage;
+  style: string;
+  faces: FaceReport[];
+  timings: Partial<Record<Stage, number>>;
+  /** Ids of the models that ran. */
+  models: string[];
+}
+
+const TILE_OVERLAP = 64;
+
+export function validatePipelineOptions(options: PipelineOptions): void {
+  const unit = (name: string, value: unknown): void => {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)) {
+      throw new PortoonError('E_BAD_OPTION', `Expected a number between 0 and 1 for ${name} but received ${String(value)}`);
+    }
+  };
+  if (typeof options.style !== 'string' || options.style === '') {
+    throw new PortoonError('E_BAD_OPTION', `Expected a style id but received ${String(options.style)}`);
+  }
+  unit('strength', options.strength);
+  if (options.mix !== undefined) unit('mix weight', options.mix.weight);
+  if (options.background !== undefined && !BACKGROUND_MODES.includes(options.background)) {
+    throw new PortoonError('E_BAD_OPTION', `Expected background to be one of ${BACKGROUND_MODES.join(', ')} but received ${String(options.background)}`);
+  }
+  if (options.minFaceSize !== undefined && !(options.minFaceSize >= 0)) {
+    throw new PortoonError('E_BAD_OPTION', `Expected a non-negative minFaceSize but received ${String(options.minFaceSize)}`);
+  }
+  if (options.maxTile !== undefined && !(Number.isInteger(options.maxTile) && options.maxTile >= 128)) {
+    throw new PortoonError('E_BAD_OPTION', `Expected an integer of at least 128 for maxTile but received ${String(options.maxTile)}`);
+  }
+}
+
+/** Runs the whole pipeline on a decoded RGB image. */
+export async function cartoonizeImage(image: RawImage, options: PipelineOptions, context: PipelineContext): Promise<PipelineResult> {
+  validatePipelineOptions(options);
+  if (image.channels !== 3) throw new PortoonError('E_BAD_OPTION', `Expected an RGB image but received ${image.channels} channels`);
+  const { backend, catalogue } = context;
+  const now = context.now ?? Date.now;
+  const timings: Partial<Record<Stage, number>> = {};
+  const models = new Set<string>();
+  const timed = async <T>(stage: Stage, work: () => Promise<T> | T): Promise<T> => {
+    const start = now();
+    try {
+      return await work();
+    } finally {
+      timings[stage] = (timings[stage] ?? 0) + (now() - start);
+    }
+  };
+  const progress = (stage: Stage, value: number): void => context.onProgress?.({ stage, progress: value });
+  const model = (id: string) => catalogue.model(id);
+
+  const main = catalogue.style(options.style);
+  const mixStyle = options.mix ? catalogue.style(options.mix.style) : undefined;
+  const weight = mixStyle ? options.mix!.weight : 0;
+  const strength = options.strength ?? main.defaults.strength;
+  const mode = options.background ?? 'stylize';
+  const passes: Array<{ style: StyleEntry; weight: number }> =
+    !mixStyle || weight <= 0 ? [{ style: main, weight: 1 }] : weight >= 1 ? [{ style: mixStyle, weight: 1 }] : [{ style: main, weight: 1 - weight }, { style: mixStyle, weight }];
+
+  progress('detect', 0);
+  const detector = options.detector ?? 'both';
+  const faces = await timed('detect', () => detectFaces(image, backend, model, { detector }));
+  for (const id of detectorModels(detector)) models.add(id);
+  progress('detect', 1);
+  const minFace = options.minFaceSize ?? 40;
+  const reports: FaceReport[] = faces.map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks.map(([x, y]) => [x, y]), stylized: false }));
+
+  if (strength <= 0) {
+    // Nothing of the style would survive the blend: skip all stylization work.
+    return { image: cloneImage(image), style: main.id, faces: reports, timings, models: [...models] };
+  }
+
+  const crops = new Map<string, FaceCrop>();
+  const cropFor = async (face: Face, index: number, size: number, margin: number): Promise<FaceCrop> => {
+    const key = `${index}:${size}:${margin}`;
+    let crop = crops.get(key);
+    if (!crop) {
+      crop = await prepareFaceCrop(image, face.landmarks, { size, margin }, backend, model);
+      if (crop.maskSource === 'parsing') models.add(PARSING_MODEL);
+      crops.set(key, crop);
+    }
+    return crop;
+  };
+
+  const results: Array<{ image: RawImage; weight: number }> = [];
+  for (const [passIndex, pass] of passes.entries()) {
+    const style = pass.style;
+    const base = await timed('background', () =>
+      backgroundPass(image, style, mode, options.maxTile, context, (p) => progress('background', (passIndex + p) / passes.length), models),
+    );
+    const head = headOf(style, mode);
+    if (head) {
+      const eligible = faces.map((f, i) => [f, i] as const).filter(([f]) => f.box[2] >= minFace);
+      for (const [n, [face, index]] of eligible.entries()) {
+        const crop = await timed('align', () => cropFor(face, index, head.faceSize, head.margin));
+        const styled = await timed('head', () => stylizeCrop(crop.image, head.run, context, models));
+        await timed('paste', () => {
+          matchSkinTone(styled, crop.image, crop.skin, head.toneMatch);
+          const underneath = warpAffine(base, invertAffine(crop.imageToCrop), crop.geometry.size, crop.geometry.size);
+          matchSeam(styled, underneath, crop.mask);
+          pasteFace(base, styled, crop.mask, crop.imageToCrop);
+        });
+        reports[index]!.stylized = true;
+        progress('head', (passIndex + (n + 1) / eligible.length) / passes.length);
+      }
+    }
+    results.push({ image: base, weight: pass.weight });
+  }
+
+  let output = results[0]!.image;
+  if (results.length === 2) output = mixImages(results[0]!.image, results[1]!.image, results[1]!.weight);
+  if (strength < 1) output = mixImages(image, output, strength);
+  return { image: output, style: main.id, faces: reports, timings, models: [...models] };
+}
+
+type HeadRunner = { kind: 'model'; id: string } | { kind: 'procedural'; name: 'cel' | 'watercolor'; params: Record<string, number> };
+
+interface HeadPlan {
+  run: HeadRunner;
+  faceSize: number;
+  margin: number;
+  toneMatch: number;
+}
+
+/**
+ * What stylizes faces. A style's own head model when it has one; otherwise, when the background is
+ * kept or blurred, the style's background stylizer is applied to the aligned faces so people are
+ * still cartoonized. With a stylized background and no head model, faces are already done.
+ */
+function headOf(style: StyleEntry, mode: BackgroundMode): HeadPlan | undefined {
+  if (style.head) return { run: { kind: 'model', id: style.head.model }, faceSize: style.head.faceSize, margin: style.head.margin, toneMatch: style.head.toneMatch };
+  if (mode === 'stylize') return undefined;
+  const bg = style.background;
+  const run: HeadRunner = 'model' in bg ? { kind: 'model', id: bg.model } : { kind: 'procedural', name: bg.procedural, params: bg.params };
+  return { run, faceSize: 512, margin: 0.8, toneMatch: 0 };
+}
+
+async function stylizeCrop(crop: RawImage, run: HeadRunner, context: PipelineContext, models: Set<string>): Promise<RawImage> {
+  if (run.kind === 'procedural') return runProcedural(run.name, crop, run.params);
+  models.add(run.id);
+  return runStyleModel(crop, context.catalogue.model(run.id), context.backend);
+}
+
+async function backgroundPass(
+  image: RawImage,
+  style: StyleEntry,
+  mode: BackgroundMode,
+  maxTile: number | undefined,
+  context: PipelineContext,
+  onProgress: (fraction: number) => void,
+  models: Set<string>,
+): Promise<RawImage> {
+  onProgress(0);
+  let out: RawImage;
+  if (mode === 'keep') out = cloneImage(image);
+  else if (mode === 'blur') out = gaussianBlurImage(image, Math.max(2, Math.max(image.width, image.height) * 0.012));
+  else {
+    const bg = style.background;
+    if ('procedural' in bg) out = runProcedural(bg.procedural, image, bg.params);
+    else {
+      const entry = context.catalogue.model(bg.model);
+      models.add(entry.id);
+      out = await transformTiled(
+        image,
+        (tile) => runStyleModel(tile, entry, context.backend),
+        { maxTile: maxTile ?? bg.maxTile, overlap: TILE_OVERLAP, multiple: entry.input.sizeMultiple },
+        ({ done, total }) => onProgress(done / total),
+      );
+    }
+  }
+  onProgress(1);
+  return out;
+}
+
+function detectorModels(choice: DetectorChoice): string[] {
+  return choice === 'both' ? ['retinaface-mnet025', 'yunet-face'] : choice === 'retinaface' ? ['retinaface-mnet025'] : ['yunet-face'];
+}

@@ -1,0 +1,31 @@
+/** A user-facing summary of each style: what it needs, whether that is installed, and its licences. */
+import type { Catalogue } from '../core/models/catalogue.js';
+import type { ModelStore } from './model-store.js';
+
+export interface StyleInfo {
+  id: string;
+  label: string;
+  description: string;
+  models: string[];
+  /** All models the style needs are installed (procedural styles always are). */
+  installed: boolean;
+  licenses: string[];
+  /** Every model's licence allows commercial use (procedural styles: yes). */
+  commercialUse: boolean;
+}
+
+export function describeStyles(catalogue: Catalogue, store: ModelStore): StyleInfo[] {
+  return catalogue.styles.map((style) => {
+    const models = catalogue.modelsOf(style);
+    const entries = models.map((id) => catalogue.model(id));
+    return {
+      id: style.id,
+      label: style.label,
+      description: style.description,
+      models,
+      installed: models.every((id) => store.isInstalled(id)),
+      licenses: [...new Set(entries.map((e) => e.license))],
+      commercialUse: entries.every((e) => e.commercialUse),
+    };
+  });
+}
