@@ -3,7 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { PortoonError, toPortoonError } from '../core/errors.js';
-import type { BackgroundMode, StyleMix } from '../core/pipeline.js';
+import type { BackgroundMode, Stage, StyleMix } from '../core/pipeline.js';
 import type { OutputFormat } from '../node/codec.js';
 import { Portoon } from '../node/portoon.js';
 import type { CartoonizeRequest } from '../node/engine.js';
@@ -66,7 +66,7 @@ async function processJob(portoon: Portoon, job: Job, request: CartoonizeRequest
 async function runSingle(portoon: Portoon, job: Job, request: CartoonizeRequest, options: CartoonizeCliOptions, showProgress: boolean): Promise<number> {
   const bar = showProgress ? new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(100, 0, { stage: 'starting' });
-  const weights = { decode: [0, 3], detect: [3, 5], background: [5, 60], align: [60, 62], head: [62, 95], paste: [95, 96], encode: [96, 100] } as const;
+  const weights: Record<Stage, readonly [number, number]> = { decode: [0, 3], detect: [3, 5], background: [5, 60], align: [60, 61], parse: [61, 62], head: [62, 95], paste: [95, 96], encode: [96, 100] };
   try {
     const result = await processJob(portoon, job, request, options, bar ? (p) => {
       const [from, to] = weights[p.stage];

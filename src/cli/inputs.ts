@@ -1,5 +1,5 @@
 /** Expands the CLI's file and folder arguments into a list of (input, output) jobs. */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { PortoonError } from '../core/errors.js';
 import type { OutputFormat } from '../node/codec.js';
@@ -23,12 +23,27 @@ export function formatFromPath(path: string): OutputFormat | undefined {
   return ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.webp' ? 'webp' : undefined;
 }
 
-function listImages(dir: string): string[] {
+/** Image files under `dir`, recursively, following symbolic links (each real folder is visited once). */
+function listImages(dir: string, visited = new Set<string>()): string[] {
+  const real = realpathSync(dir);
+  if (visited.has(real)) return [];
+  visited.add(real);
   const found: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) found.push(...listImages(path));
-    else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+    let isDirectory = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      try {
+        const target = statSync(path);
+        isDirectory = target.isDirectory();
+        isFile = target.isFile();
+      } catch {
+        continue; // a dangling link is not an input
+      }
+    }
+    if (isDirectory) found.push(...listImages(path, visited));
+    else if (isFile && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
   }
   return found;
 }

@@ -17,6 +17,9 @@ function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('portoon')
     .description('Turn photos of people into cartoon portraits.')
     .version(VERSION, '-V, --version')
+    // Options after a subcommand belong to it: without this, `portoon styles --json` or
+    // `portoon models pull --models-dir X` would hand --json/--models-dir to the root command.
+    .enablePositionalOptions()
     .showHelpAfterError('(run portoon --help for usage)')
     .exitOverride()
     .argument('[inputs...]', 'image files or folders (folders are searched recursively)')
@@ -97,6 +100,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return e.exitCode;
   }
 }
+
+// `portoon styles | head` closes stdout early: end quietly instead of crashing with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -6,7 +6,7 @@
 import { gaussianBlurImage } from './blur.js';
 import { PortoonError } from './errors.js';
 import { detectFaces, type DetectorChoice, type Face } from './face/detect.js';
-import { prepareFaceCrop, PARSING_MODEL, type FaceCrop } from './face/crop.js';
+import { alignFace, faceMasks, PARSING_MODEL, type AlignedFace, type FaceMasks } from './face/crop.js';
 import { matchSeam, matchSkinTone } from './face/harmonize.js';
 import { invertAffine, warpAffine } from './face/align.js';
 import { pasteFace } from './face/paste.js';
@@ -20,7 +20,7 @@ import { transformTiled } from './tiling.js';
 
 export const BACKGROUND_MODES = ['stylize', 'keep', 'blur'] as const;
 export type BackgroundMode = (typeof BACKGROUND_MODES)[number];
-export const STAGES = ['decode', 'detect', 'align', 'head', 'background', 'paste', 'encode'] as const;
+export const STAGES = ['decode', 'detect', 'align', 'parse', 'head', 'background', 'paste', 'encode'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export interface StyleMix {
@@ -74,6 +74,8 @@ export interface PipelineResult {
   timings: Partial<Record<Stage, number>>;
   /** Ids of the models that ran. */
   models: string[];
+  /** Milliseconds spent inside the inference runtime, per model (the rest is pipeline overhead). */
+  inference: Record<string, number>;
 }
 
 const TILE_OVERLAP = 64;
@@ -104,8 +106,23 @@ export function validatePipelineOptions(options: PipelineOptions): void {
 export async function cartoonizeImage(image: RawImage, options: PipelineOptions, context: PipelineContext): Promise<PipelineResult> {
   validatePipelineOptions(options);
   if (image.channels !== 3) throw new PortoonError('E_BAD_OPTION', `Expected an RGB image but received ${image.channels} channels`);
-  const { backend, catalogue } = context;
+  const { catalogue } = context;
   const now = context.now ?? Date.now;
+  const inference: Record<string, number> = {};
+  // Measures time inside the runtime per model, so reports can separate model time from overhead.
+  const runtime = context.backend;
+  const backend: InferenceBackend = {
+    has: (id) => runtime.has(id),
+    run: async (id, feeds) => {
+      const start = now();
+      try {
+        return await runtime.run(id, feeds);
+      } finally {
+        inference[id] = (inference[id] ?? 0) + (now() - start);
+      }
+    },
+  };
+  context = { ...context, backend };
   const timings: Partial<Record<Stage, number>> = {};
   const models = new Set<string>();
   const timed = async <T>(stage: Stage, work: () => Promise<T> | T): Promise<T> => {
@@ -137,16 +154,19 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
 
   if (strength <= 0) {
     // Nothing of the style would survive the blend: skip all stylization work.
-    return { image: cloneImage(image), style: main.id, faces: reports, timings, models: [...models] };
+    return { image: cloneImage(image), style: main.id, faces: reports, timings, models: [...models], inference };
   }
 
-  const crops = new Map<string, FaceCrop>();
-  const cropFor = async (face: Face, index: number, size: number, margin: number): Promise<FaceCrop> => {
+  // Aligned crops and their masks are shared by both styles of a mix when the geometry matches.
+  const crops = new Map<string, { face: AlignedFace; masks: FaceMasks }>();
+  const cropFor = async (face: Face, index: number, size: number, margin: number): Promise<{ face: AlignedFace; masks: FaceMasks }> => {
     const key = `${index}:${size}:${margin}`;
     let crop = crops.get(key);
     if (!crop) {
-      crop = await prepareFaceCrop(image, face.landmarks, { size, margin }, backend, model);
-      if (crop.maskSource === 'parsing') models.add(PARSING_MODEL);
+      const aligned = await timed('align', () => alignFace(image, face.landmarks, { size, margin }));
+      const masks = await timed('parse', () => faceMasks(aligned, backend, model));
+      if (masks.source === 'parsing') models.add(PARSING_MODEL);
+      crop = { face: aligned, masks };
       crops.set(key, crop);
     }
     return crop;
@@ -162,13 +182,13 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
     if (head) {
       const eligible = faces.map((f, i) => [f, i] as const).filter(([f]) => f.box[2] >= minFace);
       for (const [n, [face, index]] of eligible.entries()) {
-        const crop = await timed('align', () => cropFor(face, index, head.faceSize, head.margin));
-        const styled = await timed('head', () => stylizeCrop(crop.image, head.run, context, models));
+        const { face: aligned, masks } = await cropFor(face, index, head.faceSize, head.margin);
+        const styled = await timed('head', () => stylizeCrop(aligned.image, head.run, context, models));
         await timed('paste', () => {
-          matchSkinTone(styled, crop.image, crop.skin, head.toneMatch);
-          const underneath = warpAffine(base, invertAffine(crop.imageToCrop), crop.geometry.size, crop.geometry.size);
-          matchSeam(styled, underneath, crop.mask);
-          pasteFace(base, styled, crop.mask, crop.imageToCrop);
+          matchSkinTone(styled, aligned.image, masks.skin, head.toneMatch);
+          const underneath = warpAffine(base, invertAffine(aligned.imageToCrop), aligned.geometry.size, aligned.geometry.size);
+          matchSeam(styled, underneath, masks.mask);
+          pasteFace(base, styled, masks.mask, aligned.imageToCrop);
         });
         reports[index]!.stylized = true;
         progress('head', (passIndex + (n + 1) / eligible.length) / passes.length);
@@ -180,7 +200,7 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
   let output = results[0]!.image;
   if (results.length === 2) output = mixImages(results[0]!.image, results[1]!.image, results[1]!.weight);
   if (strength < 1) output = mixImages(image, output, strength);
-  return { image: output, style: main.id, faces: reports, timings, models: [...models] };
+  return { image: output, style: main.id, faces: reports, timings, models: [...models], inference };
 }
 
 type HeadRunner = { kind: 'model'; id: string } | { kind: 'procedural'; name: 'cel' | 'watercolor'; params: Record<string, number> };

@@ -41,6 +41,8 @@ export interface CartoonizeReport {
   /** Milliseconds per stage. */
   timings: Partial<Record<Stage, number>>;
   models: string[];
+  /** Milliseconds inside onnxruntime per model (included in the stage timings). */
+  inference: Record<string, number>;
 }
 
 export interface EngineResult {
@@ -110,6 +112,7 @@ export class NodeEngine {
         faces: result.faces,
         timings: { decode: decodeMs, ...result.timings, encode: encodeMs },
         models: result.models,
+        inference: result.inference,
       },
     };
   }

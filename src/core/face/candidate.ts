@@ -21,12 +21,7 @@ export interface Candidate {
  * @throws PortoonError E_INFERENCE_FAILED when the model did not produce it, which means the file
  *   is not the model the catalogue entry describes.
  */
-export function floatOutput(
-  outputs: Readonly<Record<string, TensorData>>,
-  name: string,
-  length: number,
-  modelId: string,
-): Float32Array {
+export function floatOutput(outputs: Readonly<Record<string, TensorData>>, name: string, length: number, modelId: string): Float32Array {
   const tensor = outputs[name];
   if (tensor === undefined || !(tensor.data instanceof Float32Array) || tensor.data.length !== length) {
     const got = tensor === undefined ? 'nothing' : `${tensor.type} [${tensor.dims.join(', ')}]`;

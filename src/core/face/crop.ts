@@ -14,16 +14,19 @@ import { resizePlane } from './plane-resize.js';
 
 export const PARSING_MODEL = 'bisenetv2-faceparsing-448';
 
-export interface FaceCrop {
+export interface AlignedFace {
   image: RawImage;
   /** Image → crop transform. */
   imageToCrop: Affine;
   geometry: CropGeometry;
+}
+
+export interface FaceMasks {
   /** Soft paste mask in crop space (0..1). */
   mask: FloatPlane;
   /** Where skin is (soft), in crop space; used to keep the person's skin tone. */
   skin: FloatPlane;
-  maskSource: 'parsing' | 'ellipse';
+  source: 'parsing' | 'ellipse';
 }
 
 export interface CropOptions {
@@ -31,13 +34,8 @@ export interface CropOptions {
   margin: number;
 }
 
-export async function prepareFaceCrop(
-  image: RawImage,
-  landmarks: readonly Point[],
-  options: CropOptions,
-  backend: InferenceBackend,
-  model: (id: string) => ModelEntry,
-): Promise<FaceCrop> {
+/** Cuts the face out of the photo, rotated and scaled onto the canonical template. */
+export function alignFace(image: RawImage, landmarks: readonly Point[], options: CropOptions): AlignedFace {
   const template = faceTemplate({ size: options.size, margin: options.margin });
   const imageToCrop = estimateSimilarity(landmarks, template);
   const crop = warpAffine(image, invertAffine(imageToCrop), options.size, options.size);
@@ -47,21 +45,26 @@ export async function prepareFaceCrop(
     centerY: template.reduce((s, p) => s + p[1], 0) / template.length,
     faceBox: options.size / (1 + 2 * options.margin),
   };
+  return { image: crop, imageToCrop, geometry };
+}
+
+/** Paste and skin masks: from the face-parsing model when installed, else geometric ellipses. */
+export async function faceMasks(face: AlignedFace, backend: InferenceBackend, model: (id: string) => ModelEntry): Promise<FaceMasks> {
+  const { geometry } = face;
   if (backend.has(PARSING_MODEL)) {
     const entry = model(PARSING_MODEL);
     const [pw, ph] = entry.input.fixedSize ?? [448, 448];
-    const input = resizeImage(crop, pw, ph);
+    const input = resizeImage(face.image, pw, ph);
     const outputs = await backend.run(PARSING_MODEL, { [entry.input.name]: imageToTensor(input, entry.input) });
     const labels = outputs[entry.output?.name ?? 'final_output'] ?? Object.values(outputs)[0];
     if (labels) {
       const mask = parsingMask(labels.data, pw, geometry);
-      const skinLabels = labelPlane(labels.data, pw, SKIN_LABELS);
-      const skin = resizePlane(skinLabels, options.size, options.size);
-      return { image: crop, imageToCrop, geometry, mask, skin, maskSource: 'parsing' };
+      const skin = resizePlane(labelPlane(labels.data, pw, SKIN_LABELS), geometry.size, geometry.size);
+      return { mask, skin, source: 'parsing' };
     }
   }
   const mask = ellipseMask(geometry);
   // Without parsing, the inner part of the face ellipse stands in for skin.
   const skin = ellipseMask({ ...geometry, faceBox: geometry.faceBox * 0.55, centerY: geometry.centerY + geometry.faceBox * 0.1 });
-  return { image: crop, imageToCrop, geometry, mask, skin: gaussianBlurPlane(skin, 1), maskSource: 'ellipse' };
+  return { mask, skin: gaussianBlurPlane(skin, 1), source: 'ellipse' };
 }

@@ -22,11 +22,12 @@ export function matchSkinTone(styled: RawImage, original: RawImage, skin: FloatP
     (before[1] - after[1]) * amount,
     (before[2] - after[2]) * amount,
   ];
-  // Spread the correction a little beyond the skin so there is no edge where it stops.
-  const weight = gaussianBlurPlane(skin, styled.width * 0.03);
+  // Feather the correction just enough that it has no edge, but not so much that it reaches far
+  // into eyes and teeth (which would turn grey).
+  const weight = gaussianBlurPlane(skin, styled.width * 0.012);
   const d = styled.data, ch = styled.channels;
   for (let i = 0, p = 0; i < weight.data.length; i++, p += ch) {
-    const w = Math.min(1, weight.data[i]! * 1.5);
+    const w = Math.min(1, weight.data[i]! * 1.2);
     if (w < 0.01) continue;
     const [l, a, b] = rgbToLab(d[p]!, d[p + 1]!, d[p + 2]!);
     const [r, g, bl] = labToRgb(l + shift[0] * w, a + shift[1] * w, b + shift[2] * w);

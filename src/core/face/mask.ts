@@ -67,6 +67,10 @@ export function parsingMask(labels: ArrayLike<number | bigint>, labelSize: numbe
   const scaled = resizePlane(binary, geometry.size, geometry.size);
   // Feather relative to the face so small and large crops blend alike.
   const soft = gaussianBlurPlane(scaled, Math.max(1, geometry.faceBox * 0.04));
+  // Move the feather inside the head outline: at the true edge (0.5 after blurring) the weight is
+  // already 0, so the head model's own background (often a pale halo) never leaks past the hair.
+  const d = soft.data;
+  for (let i = 0; i < d.length; i++) d[i] = smooth((d[i]! - 0.5) / 0.45);
   applyBorderFade(soft, geometry.size * 0.06);
   return soft;
 }

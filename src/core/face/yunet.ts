@@ -14,12 +14,7 @@ const STRIDES = [8, 16, 32] as const;
  * for each stride s into candidates scoring at least `minScore`, in input pixels. `width` and
  * `height` must be multiples of 32 (the input is padded to that).
  */
-export function decodeYuNet(
-  outputs: Readonly<Record<string, TensorData>>,
-  width: number,
-  height: number,
-  minScore: number,
-): Candidate[] {
+export function decodeYuNet(outputs: Readonly<Record<string, TensorData>>, width: number, height: number, minScore: number): Candidate[] {
   const found: Candidate[] = [];
   for (const stride of STRIDES) {
     const cols = Math.floor(width / stride);

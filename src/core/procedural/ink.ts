@@ -17,7 +17,7 @@ export interface InkOptions {
   readonly softness: number;
   /** Ink blobs whose bounding box is smaller than this many px on both sides are dropped as specks. */
   readonly minExtent: number;
-  /** Dilation radius in px (may be fractional) applied after speck removal; 0 = none. */
+  /** Dilation radius in px (may be fractional) applied after speck removal; under 0.5 = none. */
   readonly thicken: number;
 }
 
@@ -91,51 +91,60 @@ function removeSpecks(ink: Float32Array, width: number, height: number, minExten
 }
 
 /**
- * Grey-level dilation (max filter) with a square of half-size `radius`; the fractional part blends
- * between the two neighbouring integer radii so thickness changes smoothly with image size.
+ * Grey-level dilation (max filter) over a square of half-size `radius` px. A fractional radius is
+ * honoured with a non-flat structuring element: weight 1 up to floor(radius), `frac` on the next
+ * ring, so line width changes smoothly with image size. With a product of 1-D weights the max still
+ * separates into a row and a column pass (max of products with non-negative factors), so this needs
+ * no buffer beyond `tmp`.
  */
 function dilate(ink: Float32Array, tmp: Float32Array, width: number, height: number, radius: number): void {
-  const r0 = Math.floor(radius);
-  const frac = radius - r0;
-  if (r0 === 0 && frac < 0.05) return;
-  const lo = new Float32Array(ink);
-  if (r0 > 0) maxFilter(lo, tmp, width, height, r0);
-  if (frac >= 0.05) {
-    maxFilter(ink, tmp, width, height, r0 + 1);
-    for (let i = 0; i < ink.length; i++) ink[i] = lo[i]! + (ink[i]! - lo[i]!) * frac;
-  } else {
-    ink.set(lo);
-  }
-  // Round off the square corners the max filter leaves at line ends and keep the edges anti-aliased.
-  gaussianBlurInPlace(ink, tmp, width, height, 0.5 + 0.25 * radius);
-}
-
-/** Separable max filter, radius r (small: line thickening only, so O(r) per pixel is fine). */
-function maxFilter(data: Float32Array, tmp: Float32Array, width: number, height: number, r: number): void {
+  // Under half a pixel the DoG width already says it all; skip the (comparatively costly) passes.
+  if (radius < 0.5) return;
+  let r = Math.floor(radius);
+  let frac = radius - r;
+  if (frac < 0.05) frac = 0;
+  else r++;
+  const weights = new Float32Array(r + 1).fill(1);
+  if (frac > 0) weights[r] = frac;
   for (let y = 0; y < height; y++) {
     const row = y * width;
     for (let x = 0; x < width; x++) {
-      let m = 0;
-      const from = Math.max(0, x - r);
-      const to = Math.min(width - 1, x + r);
-      for (let k = from; k <= to; k++) {
-        const v = data[row + k]!;
-        if (v > m) m = v;
+      let m = ink[row + x]!;
+      for (let k = 1; k <= r; k++) {
+        const w = weights[k]!;
+        if (x - k >= 0) {
+          const v = w * ink[row + x - k]!;
+          if (v > m) m = v;
+        }
+        if (x + k < width) {
+          const v = w * ink[row + x + k]!;
+          if (v > m) m = v;
+        }
       }
       tmp[row + x] = m;
     }
   }
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    const from = Math.max(0, y - r);
-    const to = Math.min(height - 1, y + r);
-    data.fill(0, row, row + width);
-    for (let k = from; k <= to; k++) {
-      const src = k * width;
+  ink.set(tmp);
+  for (let k = 1; k <= r; k++) {
+    const w = weights[k]!;
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      const up = y - k >= 0 ? (y - k) * width : -1;
+      const down = y + k < height ? (y + k) * width : -1;
       for (let x = 0; x < width; x++) {
-        const v = tmp[src + x]!;
-        if (v > data[row + x]!) data[row + x] = v;
+        let m = ink[row + x]!;
+        if (up >= 0) {
+          const v = w * tmp[up + x]!;
+          if (v > m) m = v;
+        }
+        if (down >= 0) {
+          const v = w * tmp[down + x]!;
+          if (v > m) m = v;
+        }
+        ink[row + x] = m;
       }
     }
   }
+  // Round off the square corners the max filter leaves at line ends and keep the edges anti-aliased.
+  gaussianBlurInPlace(ink, tmp, width, height, 0.5 + 0.25 * radius);
 }

@@ -27,11 +27,9 @@ export function resolveParams<K extends string>(
   const names = Object.keys(specs) as K[];
   for (const name of Object.keys(given)) {
     if (!Object.hasOwn(specs, name)) {
-      throw new PortoonError(
-        'E_BAD_OPTION',
-        `Expected one of ${names.join(', ')} for ${filter} param name but received "${name}"`,
-        { details: { filter, param: name } },
-      );
+      throw new PortoonError('E_BAD_OPTION', `Expected one of ${names.join(', ')} for ${filter} param name but received "${name}"`, {
+        details: { filter, param: name },
+      });
     }
   }
   const out = {} as Record<K, number>;

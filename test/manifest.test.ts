@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PortoonError } from '../src/core/errors.js';
+import { loadCatalogue } from '../src/node/load-catalogue.js';
+
+function modelsDirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'portoon-manifest-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+function errorOf(fn: () => unknown): PortoonError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(PortoonError);
+    return e as PortoonError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('catalogue', () => {
+  it('ships the documented styles, including one that needs no model', () => {
+    const catalogue = loadCatalogue();
+    const ids = catalogue.styles.map((s) => s.id);
+    expect(ids).toEqual(expect.arrayContaining(['anime', 'cartoon', 'sketch', 'ghibli', 'shinkai', 'cel']));
+    expect(catalogue.styles.some((s) => catalogue.modelsOf(s).length === 0)).toBe(true);
+    for (const m of catalogue.models) expect(m.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('adds a user style from a *.portoon.json file in the models folder', () => {
+    const dir = modelsDirWith({
+      'my-style.portoon.json': JSON.stringify({ styles: [{ id: 'my-ink', label: 'My ink', head: { model: 'animeganv3-portraitsketch' }, background: { model: 'whitebox-cartoon' } }] }),
+    });
+    const style = loadCatalogue(dir).style('my-ink');
+    expect(style.head?.faceSize).toBe(512);
+  });
+
+  it('names the file and field of an invalid manifest', () => {
+    const dir = modelsDirWith({ 'bad.portoon.json': JSON.stringify({ styles: [{ id: 'x', label: 'X', background: { model: 42 } }] }) });
+    const error = errorOf(() => loadCatalogue(dir));
+    expect(error.code).toBe('E_BAD_MANIFEST');
+    expect(error.message).toContain('bad.portoon.json');
+    expect(error.message).toContain('styles.0.background');
+  });
+
+  it('names the file on a JSON syntax error', () => {
+    const dir = modelsDirWith({ 'broken.portoon.json': '{ "styles": [ ' });
+    const error = errorOf(() => loadCatalogue(dir));
+    expect(error.code).toBe('E_BAD_MANIFEST');
+    expect(error.message).toContain('broken.portoon.json');
+  });
+
+  it('rejects a style that references an unknown model, and a duplicate id', () => {
+    const unknown = modelsDirWith({ 'u.portoon.json': JSON.stringify({ styles: [{ id: 'u', label: 'U', background: { model: 'nope' } }] }) });
+    expect(errorOf(() => loadCatalogue(unknown)).message).toMatch(/u\.portoon\.json.*background\.model.*unknown model "nope"/);
+    const duplicate = modelsDirWith({ 'd.portoon.json': JSON.stringify({ styles: [{ id: 'anime', label: 'A', background: { procedural: 'cel' } }] }) });
+    expect(errorOf(() => loadCatalogue(duplicate)).message).toMatch(/already defined/);
+  });
+
+  it('rejects a model entry with a malformed sha256 or unknown field', () => {
+    const model = { id: 'm', file: 'm.onnx', sha256: 'abc', bytes: 1, license: 'MIT', commercialUse: true, task: 'style', source: 's', input: { name: 'x', layout: 'NHWC', range: '', mean: [0, 0, 0], std: [1, 1, 1], colorOrder: 'RGB', sizeMultiple: 8 } };
+    const dir = modelsDirWith({ 'm.portoon.json': JSON.stringify({ models: [model] }) });
+    expect(errorOf(() => loadCatalogue(dir)).message).toContain('models.0.sha256');
+    const extra = modelsDirWith({ 'e.portoon.json': JSON.stringify({ models: [{ ...model, sha256: 'a'.repeat(64), colour: 1 }] }) });
+    expect(errorOf(() => loadCatalogue(extra)).code).toBe('E_BAD_MANIFEST');
+  });
+
+  it('unknown style ids list what exists', () => {
+    const error = errorOf(() => loadCatalogue().style('vaporwave'));
+    expect(error.code).toBe('E_UNKNOWN_STYLE');
+    expect(error.message).toContain('anime');
+  });
+});

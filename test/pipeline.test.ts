@@ -1,0 +1,194 @@
+/**
+ * End-to-end behaviour of the engine through the library API, on real models and real photos:
+ * every face found and stylized in place, sizes kept, strength and mix semantics, tiling without
+ * seams, provenance, and typed errors coming back from the worker threads.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PortoonError } from '../src/core/errors.js';
+import { readProvenance, TRAINED_ALGORITHMIC_MEDIA } from '../src/core/provenance.js';
+import { planAxis } from '../src/core/tiling.js';
+import { Portoon } from '../src/node/portoon.js';
+import { describeWithModels, portrait, TEST_MODELS_DIR, TEST_OUTPUT_DIR } from './helpers/env.js';
+import { columnStep, loadRgb, meanAbsDiff, rowStep } from './helpers/images.js';
+
+const OUT = join(TEST_OUTPUT_DIR, 'pipeline');
+const ALL_MODELS = ['retinaface-mnet025', 'yunet-face', 'animeganv3-jpface-v1', 'animeganv3-hayao36', 'whitebox-cartoon', 'animeganv3-portraitsketch', 'bisenetv2-faceparsing-448'];
+
+describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
+  let portoon: Portoon;
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    portoon = await Portoon.create({ modelsDir: TEST_MODELS_DIR });
+  });
+  afterAll(async () => {
+    await portoon.close();
+  });
+
+  it('finds all six faces of a group photo and stylizes each one in place', async () => {
+    const path = portrait('05-group6-stock.jpg');
+    const stages = new Set<string>();
+    const { image, report } = await portoon.cartoonize(path, { style: 'anime', background: 'keep', format: 'png', onProgress: (p) => stages.add(p.stage) });
+    writeFileSync(join(OUT, '05-anime-keep.png'), image);
+    expect([report.width, report.height]).toEqual([1200, 800]);
+    expect(report.faces).toHaveLength(6);
+    expect(report.faces.every((f) => f.stylized)).toBe(true);
+    expect(stages).toEqual(new Set(['decode', 'detect', 'background', 'head', 'encode']));
+    const before = await loadRgb(path);
+    const after = await loadRgb(image);
+    for (const face of report.faces) {
+      const [x, y, w, h] = face.box.map(Math.round) as [number, number, number, number];
+      // Inside each face the picture changed a lot (it is now a cartoon face)…
+      expect(meanAbsDiff(before, after, [x + w / 4, y + h / 4, w / 2, h / 2].map(Math.round) as [number, number, number, number])).toBeGreaterThan(12);
+    }
+    // …while with background "keep" the corners of the photo are untouched.
+    expect(meanAbsDiff(before, after, [0, 0, 60, 60])).toBeLessThan(1);
+    expect(meanAbsDiff(before, after, [1140, 740, 60, 60])).toBeLessThan(1);
+    expect(Object.keys(report.timings)).toEqual(expect.arrayContaining(['decode', 'detect', 'align', 'head', 'background', 'paste', 'encode']));
+    expect(report.models).toEqual(expect.arrayContaining(['animeganv3-jpface-v1', 'retinaface-mnet025']));
+  });
+
+  it('keeps the input size, labels the output as AI-generated and strips input EXIF', async () => {
+    const withExif = await sharp(portrait('12-group-selfie-cafe.jpeg'))
+      .jpeg()
+      .withExif({ IFD2: { BodySerialNumber: 'SN-987654321' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2400/100' } })
+      .toBuffer();
+    const { image, report } = await portoon.cartoonize(withExif, { style: 'anime' });
+    writeFileSync(join(OUT, '12-anime.jpg'), image);
+    const meta = await sharp(image).metadata();
+    expect([meta.width, meta.height, meta.format]).toEqual([1280, 960, 'jpeg']);
+    expect(meta.exif).toBeUndefined();
+    expect(image.includes('SN-987654321')).toBe(false);
+    const provenance = readProvenance(meta.xmp!.toString());
+    expect(provenance.digitalSourceType).toBe(TRAINED_ALGORITHMIC_MEDIA);
+    expect(provenance.style).toBe('anime');
+    expect(provenance.software).toBe('Portoon');
+    expect(provenance.models).toEqual(expect.arrayContaining(['animeganv3-jpface-v1', 'animeganv3-hayao36']));
+    expect(report.faces).toHaveLength(5);
+  });
+
+  it('strength 0 returns the input, and strength 0.5 lies between input and full style', async () => {
+    const path = portrait('04-man-headshot-suit.jpg');
+    const input = await loadRgb(path);
+    const zero = await loadRgb((await portoon.cartoonize(path, { style: 'cartoon', strength: 0, format: 'png' })).image);
+    expect(meanAbsDiff(zero, input)).toBeLessThan(0.5);
+    const full = await loadRgb((await portoon.cartoonize(path, { style: 'cartoon', strength: 1, format: 'png' })).image);
+    const half = await loadRgb((await portoon.cartoonize(path, { style: 'cartoon', strength: 0.5, format: 'png' })).image);
+    const dFull = meanAbsDiff(full, input);
+    expect(dFull).toBeGreaterThan(8);
+    expect(meanAbsDiff(half, input)).toBeGreaterThan(dFull * 0.35);
+    expect(meanAbsDiff(half, input)).toBeLessThan(dFull * 0.65);
+  });
+
+  it('mix at weight 0 and 1 equals the two styles, and 0.5 lies between', async () => {
+    const path = portrait('06-selfie-glasses-outdoor.jpg');
+    const run = async (options: Parameters<Portoon['cartoonize']>[1]) => loadRgb((await portoon.cartoonize(path, { format: 'png', ...options })).image);
+    const cartoon = await run({ style: 'cartoon' });
+    const sketch = await run({ style: 'sketch' });
+    expect(meanAbsDiff(await run({ style: 'cartoon', mix: { style: 'sketch', weight: 0 } }), cartoon)).toBeLessThan(0.5);
+    expect(meanAbsDiff(await run({ style: 'cartoon', mix: { style: 'sketch', weight: 1 } }), sketch)).toBeLessThan(0.5);
+    const half = await run({ style: 'cartoon', mix: { style: 'sketch', weight: 0.5 } });
+    const apart = meanAbsDiff(cartoon, sketch);
+    expect(meanAbsDiff(half, cartoon)).toBeLessThan(apart * 0.7);
+    expect(meanAbsDiff(half, sketch)).toBeLessThan(apart * 0.7);
+  });
+
+  it('tiled and untiled background passes agree', async () => {
+    const path = portrait('12-group-selfie-cafe.jpeg');
+    const untiled = await loadRgb((await portoon.cartoonize(path, { style: 'ghibli', maxTile: 1280, format: 'png' })).image);
+    const tiledBytes = (await portoon.cartoonize(path, { style: 'ghibli', maxTile: 512, format: 'png' })).image;
+    writeFileSync(join(OUT, '12-ghibli-tiled-512.png'), tiledBytes);
+    const tiled = await loadRgb(tiledBytes);
+    const input = await loadRgb(path);
+    const styleChange = meanAbsDiff(untiled, input);
+    const tilingChange = meanAbsDiff(tiled, untiled);
+    expect(tilingChange).toBeLessThan(styleChange * 0.35);
+    // In the overlap bands specifically, the two agree too.
+    const xs = planAxis(1280, { maxTile: 512, overlap: 64, multiple: 8 });
+    for (let i = 1; i < xs.starts.length; i++) {
+      const x0 = xs.starts[i]!;
+      const overlap = xs.starts[i - 1]! + xs.size - x0;
+      expect(meanAbsDiff(tiled, untiled, [x0, 0, overlap, 960])).toBeLessThan(styleChange * 0.5);
+    }
+  });
+
+  it('a 4200x2800 photo comes back 4200x2800 with no seam between tiles', async () => {
+    const big = await sharp(portrait('19-city-skyline-noface.jpg')).resize(4200, 2800, { fit: 'fill' }).jpeg({ quality: 92 }).toBuffer();
+    const { image, report } = await portoon.cartoonize(big, { style: 'cartoon', format: 'png' });
+    expect([report.width, report.height]).toEqual([4200, 2800]);
+    expect(report.faces).toHaveLength(0);
+    const out = await loadRgb(image);
+    await sharp(image).resize(1400).jpeg().toFile(join(OUT, 'big-4200-cartoon.jpg'));
+    // At each tile boundary the column-to-column change is no larger than the image's usual texture.
+    const check = (length: number, step: (i: number) => number): void => {
+      const { size, starts } = planAxis(length, { maxTile: 1024, overlap: 64, multiple: 8 });
+      for (let i = 1; i < starts.length; i++) {
+        for (const edge of [starts[i]!, starts[i - 1]! + size]) {
+          const around = [edge - 20, edge - 12, edge + 12, edge + 20].map(step);
+          const typical = around.reduce((a, b) => a + b, 0) / around.length;
+          expect(step(edge)).toBeLessThan(typical * 1.6 + 1.5);
+        }
+      }
+    };
+    check(4200, (x) => columnStep(out, x));
+    check(2800, (y) => rowStep(out, y));
+  });
+
+  it('photos without faces are stylized whole', async () => {
+    for (const name of ['18-torii-shrine-noface.png', '19-city-skyline-noface.jpg']) {
+      const { image, report } = await portoon.cartoonize(portrait(name), { style: 'anime', maxSide: 800 });
+      expect(report.faces).toHaveLength(0);
+      expect(meanAbsDiff(await loadRgb(image), await loadRgb(await sharp(portrait(name)).resize(800, 800, { fit: 'inside', withoutEnlargement: true }).toBuffer()))).toBeGreaterThan(5);
+    }
+  });
+
+  it('background blur leaves faces stylized and the rest smoothed', async () => {
+    const path = portrait('13-man-standing-indoor.jpeg');
+    const { image, report } = await portoon.cartoonize(path, { style: 'cartoon', background: 'blur', maxSide: 800, format: 'png' });
+    writeFileSync(join(OUT, '13-cartoon-blur.png'), image);
+    expect(report.faces).toHaveLength(1);
+    expect(report.faces[0]!.stylized).toBe(true);
+    const out = await loadRgb(image);
+    const input = await loadRgb(await sharp(path).resize(800).toBuffer());
+    let inputTexture = 0, outTexture = 0;
+    for (let x = 1; x < 120; x++) {
+      inputTexture += columnStep(input, x);
+      outTexture += columnStep(out, x);
+    }
+    expect(outTexture).toBeLessThan(inputTexture * 0.6);
+  });
+
+  it('bad input comes back from the worker as a typed error and the pool keeps working', async () => {
+    const codes: string[] = [];
+    for (const bad of [new Uint8Array(0), Buffer.from('not an image at all'), readFileSync(portrait('04-man-headshot-suit.jpg')).subarray(0, 20_000)]) {
+      codes.push(await portoon.cartoonize(bad, { style: 'cartoon' }).then(() => 'ok', (e: PortoonError) => e.code));
+    }
+    expect(codes).toEqual(['E_EMPTY_INPUT', 'E_UNSUPPORTED_FORMAT', 'E_DECODE_FAILED']);
+    await expect(portoon.cartoonize(portrait('nope.jpg'), { style: 'cartoon' })).rejects.toMatchObject({ code: 'E_INPUT_NOT_FOUND' });
+    await expect(portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'vaporwave' })).rejects.toMatchObject({ code: 'E_UNKNOWN_STYLE' });
+    await expect(portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'cartoon', strength: 2 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    const ok = await portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'cel' });
+    expect(ok.report.width).toBe(512);
+  });
+
+  it('a corrupted model file is detected and reported with its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portoon-corrupt-'));
+    for (const id of ['retinaface-mnet025', 'yunet-face', 'whitebox-cartoon']) copyFileSync(join(TEST_MODELS_DIR, `${id}.onnx`), join(dir, `${id}.onnx`));
+    const file = join(dir, 'whitebox-cartoon.onnx');
+    const bytes = readFileSync(file);
+    bytes[1000]! ^= 0x55;
+    writeFileSync(file, bytes);
+    const broken = await Portoon.create({ modelsDir: dir });
+    try {
+      const error = await broken.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'cartoon' }).catch((e: PortoonError) => e);
+      expect(error).toBeInstanceOf(PortoonError);
+      expect((error as PortoonError).code).toBe('E_MODEL_CORRUPT');
+      expect((error as PortoonError).message).toContain(file);
+    } finally {
+      await broken.close();
+    }
+  });
+});
