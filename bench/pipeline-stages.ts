@@ -57,7 +57,8 @@ for (let i = 0; i < runs; i++) {
 const catalogue = engine.catalogue;
 const style = catalogue.style(values.style);
 const calls: Array<{ id: string; dims: number[] }> = [];
-if ('model' in style.background) calls.push({ id: style.background.model, dims: [1, Math.ceil(height / 8) * 8, Math.ceil(width / 8) * 8, 3] });
+if ('model' in style.background)
+  calls.push({ id: style.background.model, dims: [1, Math.ceil(height / 8) * 8, Math.ceil(width / 8) * 8, 3] });
 for (let f = 0; f < faceCount && style.head; f++) {
   calls.push({ id: style.head.model, dims: [1, style.head.faceSize, style.head.faceSize, 3] });
   calls.push({ id: 'bisenetv2-faceparsing-448', dims: [1, 448, 448, 3] });
@@ -68,7 +69,14 @@ calls.push({ id: 'yunet-face', dims: [1, 3, detectSide(height), detectSide(width
 const sessions = new Map<string, ort.InferenceSession>();
 for (const { id } of calls) {
   if (!sessions.has(id)) {
-    sessions.set(id, await ort.InferenceSession.create(await engine.store.verifiedPath(id), { graphOptimizationLevel: 'all', interOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } }));
+    sessions.set(
+      id,
+      await ort.InferenceSession.create(await engine.store.verifiedPath(id), {
+        graphOptimizationLevel: 'all',
+        interOpNumThreads: 1,
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      }),
+    );
   }
 }
 const feeds = calls.map(({ id, dims }) => {
@@ -91,7 +99,9 @@ const model = median(modelTotals);
 const bare = median(baseline);
 console.log(`${'total'.padEnd(11)} ${total.toFixed(0).padStart(7)} ms`);
 console.log(`\ninside onnxruntime (pipeline):  ${model.toFixed(0)} ms`);
-console.log(`outside the models:             ${(total - model).toFixed(0)} ms = ${((100 * (total - model)) / total).toFixed(1)} % of the total, ${((100 * (total - model)) / model).toFixed(1)} % of model time`);
+console.log(
+  `outside the models:             ${(total - model).toFixed(0)} ms = ${((100 * (total - model)) / total).toFixed(1)} % of the total, ${((100 * (total - model)) / model).toFixed(1)} % of model time`,
+);
 console.log(`baseline, bare model calls:     ${bare.toFixed(0)} ms (${calls.length} session.run calls)`);
 console.log(`ratio pipeline / bare models:   ${(total / bare).toFixed(3)}`);
 await engine.close();

@@ -21,7 +21,8 @@ function gradientImage(width: number, height: number): RawImage {
 
 describe('similarity alignment', () => {
   it('recovers a known rotation + scale + translation exactly', () => {
-    const angle = 0.3, scale = 1.7;
+    const angle = 0.3,
+      scale = 1.7;
     const truth: Affine = [scale * Math.cos(angle), -scale * Math.sin(angle), 12, scale * Math.sin(angle), scale * Math.cos(angle), -5];
     const from = faceTemplate({ size: 256, margin: 0.5 });
     const to = from.map((p) => applyAffine(truth, p));
@@ -43,7 +44,10 @@ describe('similarity alignment', () => {
 
   it('warp + paste back through the same transform reproduces the image', () => {
     const image = gradientImage(200, 160);
-    const m = estimateSimilarity(faceTemplate({ size: 128, margin: 0.5 }).map(([x, y]) => [x * 0.8 + 30, y * 0.8 + 20] as const), faceTemplate({ size: 128, margin: 0.5 }));
+    const m = estimateSimilarity(
+      faceTemplate({ size: 128, margin: 0.5 }).map(([x, y]) => [x * 0.8 + 30, y * 0.8 + 20] as const),
+      faceTemplate({ size: 128, margin: 0.5 }),
+    );
     const crop = warpAffine(image, invertAffine(m), 128, 128);
     const target = createImage(200, 160, 3);
     const mask = createPlane(128, 128, 1);

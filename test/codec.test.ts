@@ -51,7 +51,10 @@ describe('decodeImage: bad input gets a typed error', () => {
 
 describe('decodeImage: normalisation', () => {
   it('applies EXIF orientation', async () => {
-    const rotated = await sharp({ create: { width: 60, height: 40, channels: 3, background: '#336699' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const rotated = await sharp({ create: { width: 60, height: 40, channels: 3, background: '#336699' } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toBuffer();
     const decoded = await decodeImage(rotated);
     expect([decoded.image.width, decoded.image.height]).toEqual([40, 60]);
   });
@@ -71,7 +74,9 @@ describe('decodeImage: normalisation', () => {
     }
   });
   it('keeps transparency as a separate alpha plane', async () => {
-    const png = await sharp({ create: { width: 20, height: 10, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 20, height: 10, channels: 4, background: { r: 255, g: 0, b: 0, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const decoded = await decodeImage(png);
     expect(decoded.image.channels).toBe(3);
     expect(decoded.alpha?.[0]).toBeGreaterThan(120);
@@ -88,7 +93,11 @@ describe('encodeImage: privacy and provenance', () => {
   it('drops input EXIF (GPS, camera serial) and writes the AI-generated XMP label', async () => {
     const withExif = await sharp(portrait('04-man-headshot-suit.jpg'))
       .jpeg()
-      .withExif({ IFD0: { Make: 'Canon', Model: 'EOS' }, IFD2: { BodySerialNumber: 'SN-1234567890' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2400/100' } })
+      .withExif({
+        IFD0: { Make: 'Canon', Model: 'EOS' },
+        IFD2: { BodySerialNumber: 'SN-1234567890' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 2400/100' },
+      })
       .toBuffer();
     const inputExif = exifReader((await sharp(withExif).metadata()).exif!);
     expect(inputExif.GPSInfo).toBeDefined();
@@ -109,5 +118,36 @@ describe('encodeImage: privacy and provenance', () => {
     const xmp = buildXmp({ software: 'Portoon', version: '1', style: '"><script>', models: ['</rdf:li>'], created: 'x' });
     expect(xmp).not.toContain('<script>');
     expect(readProvenance(xmp).style).toBe('&quot;&gt;&lt;script&gt;');
+  });
+});
+
+describe('decodeImage: hostile bytes never crash', () => {
+  it('every truncation and corruption of real files gives an image or a typed error', async () => {
+    const files = [readFileSync(portrait('04-man-headshot-suit.jpg')), readFileSync(portrait('02-man-studio-smile.png'))];
+    const allowed = new Set(['E_DECODE_FAILED', 'E_UNSUPPORTED_FORMAT', 'E_EMPTY_INPUT', 'E_IMAGE_TOO_LARGE']);
+    let typedErrors = 0;
+    for (const file of files) {
+      const variants: Buffer[] = [];
+      for (const fraction of [0, 0.001, 0.01, 0.05, 0.2, 0.5, 0.9, 0.999])
+        variants.push(file.subarray(0, Math.floor(file.length * fraction)));
+      for (let i = 0; i < 12; i++) {
+        const copy = Buffer.from(file);
+        // Deterministic "random" damage: overwrite a run of bytes, header included for some.
+        const at = (i * 7919 * 13) % copy.length;
+        copy.fill(i * 37, at, Math.min(copy.length, at + 64));
+        variants.push(copy);
+      }
+      for (const bytes of variants) {
+        try {
+          const { image } = await decodeImage(bytes);
+          expect(image.data.length).toBe(image.width * image.height * 3);
+        } catch (error) {
+          expect(error).toBeInstanceOf(PortoonError);
+          expect(allowed).toContain((error as PortoonError).code);
+          typedErrors++;
+        }
+      }
+    }
+    expect(typedErrors).toBeGreaterThan(10);
   });
 });

@@ -32,7 +32,11 @@ describe('catalogue', () => {
 
   it('adds a user style from a *.portoon.json file in the models folder', () => {
     const dir = modelsDirWith({
-      'my-style.portoon.json': JSON.stringify({ styles: [{ id: 'my-ink', label: 'My ink', head: { model: 'animeganv3-portraitsketch' }, background: { model: 'whitebox-cartoon' } }] }),
+      'my-style.portoon.json': JSON.stringify({
+        styles: [
+          { id: 'my-ink', label: 'My ink', head: { model: 'animeganv3-portraitsketch' }, background: { model: 'whitebox-cartoon' } },
+        ],
+      }),
     });
     const style = loadCatalogue(dir).style('my-ink');
     expect(style.head?.faceSize).toBe(512);
@@ -54,14 +58,28 @@ describe('catalogue', () => {
   });
 
   it('rejects a style that references an unknown model, and a duplicate id', () => {
-    const unknown = modelsDirWith({ 'u.portoon.json': JSON.stringify({ styles: [{ id: 'u', label: 'U', background: { model: 'nope' } }] }) });
+    const unknown = modelsDirWith({
+      'u.portoon.json': JSON.stringify({ styles: [{ id: 'u', label: 'U', background: { model: 'nope' } }] }),
+    });
     expect(errorOf(() => loadCatalogue(unknown)).message).toMatch(/u\.portoon\.json.*background\.model.*unknown model "nope"/);
-    const duplicate = modelsDirWith({ 'd.portoon.json': JSON.stringify({ styles: [{ id: 'anime', label: 'A', background: { procedural: 'cel' } }] }) });
+    const duplicate = modelsDirWith({
+      'd.portoon.json': JSON.stringify({ styles: [{ id: 'anime', label: 'A', background: { procedural: 'cel' } }] }),
+    });
     expect(errorOf(() => loadCatalogue(duplicate)).message).toMatch(/already defined/);
   });
 
   it('rejects a model entry with a malformed sha256 or unknown field', () => {
-    const model = { id: 'm', file: 'm.onnx', sha256: 'abc', bytes: 1, license: 'MIT', commercialUse: true, task: 'style', source: 's', input: { name: 'x', layout: 'NHWC', range: '', mean: [0, 0, 0], std: [1, 1, 1], colorOrder: 'RGB', sizeMultiple: 8 } };
+    const model = {
+      id: 'm',
+      file: 'm.onnx',
+      sha256: 'abc',
+      bytes: 1,
+      license: 'MIT',
+      commercialUse: true,
+      task: 'style',
+      source: 's',
+      input: { name: 'x', layout: 'NHWC', range: '', mean: [0, 0, 0], std: [1, 1, 1], colorOrder: 'RGB', sizeMultiple: 8 },
+    };
     const dir = modelsDirWith({ 'm.portoon.json': JSON.stringify({ models: [model] }) });
     expect(errorOf(() => loadCatalogue(dir)).message).toContain('models.0.sha256');
     const extra = modelsDirWith({ 'e.portoon.json': JSON.stringify({ models: [{ ...model, sha256: 'a'.repeat(64), colour: 1 }] }) });

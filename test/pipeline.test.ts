@@ -16,7 +16,15 @@ import { describeWithModels, portrait, TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '
 import { columnStep, loadRgb, meanAbsDiff, rowStep } from './helpers/images.js';
 
 const OUT = join(TEST_OUTPUT_DIR, 'pipeline');
-const ALL_MODELS = ['retinaface-mnet025', 'yunet-face', 'animeganv3-jpface-v1', 'animeganv3-hayao36', 'whitebox-cartoon', 'animeganv3-portraitsketch', 'bisenetv2-faceparsing-448'];
+const ALL_MODELS = [
+  'retinaface-mnet025',
+  'yunet-face',
+  'animeganv3-jpface-v1',
+  'animeganv3-hayao36',
+  'whitebox-cartoon',
+  'animeganv3-portraitsketch',
+  'bisenetv2-faceparsing-448',
+];
 
 describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
   let portoon: Portoon;
@@ -31,7 +39,12 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
   it('finds all six faces of a group photo and stylizes each one in place', async () => {
     const path = portrait('05-group6-stock.jpg');
     const stages = new Set<string>();
-    const { image, report } = await portoon.cartoonize(path, { style: 'anime', background: 'keep', format: 'png', onProgress: (p) => stages.add(p.stage) });
+    const { image, report } = await portoon.cartoonize(path, {
+      style: 'anime',
+      background: 'keep',
+      format: 'png',
+      onProgress: (p) => stages.add(p.stage),
+    });
     writeFileSync(join(OUT, '05-anime-keep.png'), image);
     expect([report.width, report.height]).toEqual([1200, 800]);
     expect(report.faces).toHaveLength(6);
@@ -42,12 +55,16 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
     for (const face of report.faces) {
       const [x, y, w, h] = face.box.map(Math.round) as [number, number, number, number];
       // Inside each face the picture changed a lot (it is now a cartoon face)…
-      expect(meanAbsDiff(before, after, [x + w / 4, y + h / 4, w / 2, h / 2].map(Math.round) as [number, number, number, number])).toBeGreaterThan(12);
+      expect(
+        meanAbsDiff(before, after, [x + w / 4, y + h / 4, w / 2, h / 2].map(Math.round) as [number, number, number, number]),
+      ).toBeGreaterThan(12);
     }
     // …while with background "keep" the corners of the photo are untouched.
     expect(meanAbsDiff(before, after, [0, 0, 60, 60])).toBeLessThan(1);
     expect(meanAbsDiff(before, after, [1140, 740, 60, 60])).toBeLessThan(1);
-    expect(Object.keys(report.timings)).toEqual(expect.arrayContaining(['decode', 'detect', 'align', 'head', 'background', 'paste', 'encode']));
+    expect(Object.keys(report.timings)).toEqual(
+      expect.arrayContaining(['decode', 'detect', 'align', 'head', 'background', 'paste', 'encode']),
+    );
     expect(report.models).toEqual(expect.arrayContaining(['animeganv3-jpface-v1', 'retinaface-mnet025']));
   });
 
@@ -85,7 +102,8 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
 
   it('mix at weight 0 and 1 equals the two styles, and 0.5 lies between', async () => {
     const path = portrait('06-selfie-glasses-outdoor.jpg');
-    const run = async (options: Parameters<Portoon['cartoonize']>[1]) => loadRgb((await portoon.cartoonize(path, { format: 'png', ...options })).image);
+    const run = async (options: Parameters<Portoon['cartoonize']>[1]) =>
+      loadRgb((await portoon.cartoonize(path, { format: 'png', ...options })).image);
     const cartoon = await run({ style: 'cartoon' });
     const sketch = await run({ style: 'sketch' });
     expect(meanAbsDiff(await run({ style: 'cartoon', mix: { style: 'sketch', weight: 0 } }), cartoon)).toBeLessThan(0.5);
@@ -137,11 +155,24 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
     check(2800, (y) => rowStep(out, y));
   });
 
+  it('faces too small for the head model are left to the background pass', async () => {
+    const { report } = await portoon.cartoonize(portrait('12-group-selfie-cafe.jpeg'), { style: 'anime', maxSide: 480 });
+    const small = report.faces.filter((f) => f.box[2] < 40);
+    expect(small.length).toBeGreaterThan(0);
+    expect(small.every((f) => !f.stylized)).toBe(true);
+    expect(report.faces.filter((f) => f.box[2] >= 40).every((f) => f.stylized)).toBe(true);
+  });
+
   it('photos without faces are stylized whole', async () => {
     for (const name of ['18-torii-shrine-noface.png', '19-city-skyline-noface.jpg']) {
       const { image, report } = await portoon.cartoonize(portrait(name), { style: 'anime', maxSide: 800 });
       expect(report.faces).toHaveLength(0);
-      expect(meanAbsDiff(await loadRgb(image), await loadRgb(await sharp(portrait(name)).resize(800, 800, { fit: 'inside', withoutEnlargement: true }).toBuffer()))).toBeGreaterThan(5);
+      expect(
+        meanAbsDiff(
+          await loadRgb(image),
+          await loadRgb(await sharp(portrait(name)).resize(800, 800, { fit: 'inside', withoutEnlargement: true }).toBuffer()),
+        ),
+      ).toBeGreaterThan(5);
     }
   });
 
@@ -153,7 +184,8 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
     expect(report.faces[0]!.stylized).toBe(true);
     const out = await loadRgb(image);
     const input = await loadRgb(await sharp(path).resize(800).toBuffer());
-    let inputTexture = 0, outTexture = 0;
+    let inputTexture = 0,
+      outTexture = 0;
     for (let x = 1; x < 120; x++) {
       inputTexture += columnStep(input, x);
       outTexture += columnStep(out, x);
@@ -163,20 +195,34 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
 
   it('bad input comes back from the worker as a typed error and the pool keeps working', async () => {
     const codes: string[] = [];
-    for (const bad of [new Uint8Array(0), Buffer.from('not an image at all'), readFileSync(portrait('04-man-headshot-suit.jpg')).subarray(0, 20_000)]) {
-      codes.push(await portoon.cartoonize(bad, { style: 'cartoon' }).then(() => 'ok', (e: PortoonError) => e.code));
+    for (const bad of [
+      new Uint8Array(0),
+      Buffer.from('not an image at all'),
+      readFileSync(portrait('04-man-headshot-suit.jpg')).subarray(0, 20_000),
+    ]) {
+      codes.push(
+        await portoon.cartoonize(bad, { style: 'cartoon' }).then(
+          () => 'ok',
+          (e: PortoonError) => e.code,
+        ),
+      );
     }
     expect(codes).toEqual(['E_EMPTY_INPUT', 'E_UNSUPPORTED_FORMAT', 'E_DECODE_FAILED']);
     await expect(portoon.cartoonize(portrait('nope.jpg'), { style: 'cartoon' })).rejects.toMatchObject({ code: 'E_INPUT_NOT_FOUND' });
-    await expect(portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'vaporwave' })).rejects.toMatchObject({ code: 'E_UNKNOWN_STYLE' });
-    await expect(portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'cartoon', strength: 2 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'vaporwave' })).rejects.toMatchObject({
+      code: 'E_UNKNOWN_STYLE',
+    });
+    await expect(portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'cartoon', strength: 2 })).rejects.toMatchObject({
+      code: 'E_BAD_OPTION',
+    });
     const ok = await portoon.cartoonize(portrait('04-man-headshot-suit.jpg'), { style: 'cel' });
     expect(ok.report.width).toBe(512);
   });
 
   it('a corrupted model file is detected and reported with its path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portoon-corrupt-'));
-    for (const id of ['retinaface-mnet025', 'yunet-face', 'whitebox-cartoon']) copyFileSync(join(TEST_MODELS_DIR, `${id}.onnx`), join(dir, `${id}.onnx`));
+    for (const id of ['retinaface-mnet025', 'yunet-face', 'whitebox-cartoon'])
+      copyFileSync(join(TEST_MODELS_DIR, `${id}.onnx`), join(dir, `${id}.onnx`));
     const file = join(dir, 'whitebox-cartoon.onnx');
     const bytes = readFileSync(file);
     bytes[1000]! ^= 0x55;

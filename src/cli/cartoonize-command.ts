@@ -50,28 +50,64 @@ export async function runCartoonize(inputs: readonly string[], options: Cartooni
   try {
     // Fail fast on a bad style, option or missing model before touching any file.
     portoon.modelsFor(request);
-    return batch ? await runBatch(portoon, jobs, request, options, showProgress) : await runSingle(portoon, jobs[0]!, request, options, showProgress);
+    return batch
+      ? await runBatch(portoon, jobs, request, options, showProgress)
+      : await runSingle(portoon, jobs[0]!, request, options, showProgress);
   } finally {
     await portoon.close();
   }
 }
 
-async function processJob(portoon: Portoon, job: Job, request: CartoonizeRequest, options: CartoonizeCliOptions, onProgress?: Parameters<Portoon['cartoonize']>[1]['onProgress']): Promise<Record<string, unknown>> {
+async function processJob(
+  portoon: Portoon,
+  job: Job,
+  request: CartoonizeRequest,
+  options: CartoonizeCliOptions,
+  onProgress?: Parameters<Portoon['cartoonize']>[1]['onProgress'],
+): Promise<Record<string, unknown>> {
   const format = options.format ?? formatFromPath(job.output) ?? 'png';
   const { image, report } = await portoon.cartoonize(job.input, { ...request, format, ...(onProgress ? { onProgress } : {}) });
   await writeAtomically(job.output, image);
   return { input: job.input, output: job.output, ...report };
 }
 
-async function runSingle(portoon: Portoon, job: Job, request: CartoonizeRequest, options: CartoonizeCliOptions, showProgress: boolean): Promise<number> {
-  const bar = showProgress ? new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {stage}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+async function runSingle(
+  portoon: Portoon,
+  job: Job,
+  request: CartoonizeRequest,
+  options: CartoonizeCliOptions,
+  showProgress: boolean,
+): Promise<number> {
+  const bar = showProgress
+    ? new cliProgress.SingleBar(
+        { format: ' {bar} {percentage}% | {stage}', hideCursor: true, clearOnComplete: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(100, 0, { stage: 'starting' });
-  const weights: Record<Stage, readonly [number, number]> = { decode: [0, 3], detect: [3, 5], background: [5, 60], align: [60, 61], parse: [61, 62], head: [62, 95], paste: [95, 96], encode: [96, 100] };
+  const weights: Record<Stage, readonly [number, number]> = {
+    decode: [0, 3],
+    detect: [3, 5],
+    background: [5, 60],
+    align: [60, 61],
+    parse: [61, 62],
+    head: [62, 95],
+    paste: [95, 96],
+    encode: [96, 100],
+  };
   try {
-    const result = await processJob(portoon, job, request, options, bar ? (p) => {
-      const [from, to] = weights[p.stage];
-      bar.update(Math.round(from + (to - from) * p.progress), { stage: p.stage });
-    } : undefined);
+    const result = await processJob(
+      portoon,
+      job,
+      request,
+      options,
+      bar
+        ? (p) => {
+            const [from, to] = weights[p.stage];
+            bar.update(Math.round(from + (to - from) * p.progress), { stage: p.stage });
+          }
+        : undefined,
+    );
     bar?.stop();
     if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else if (!options.quiet) {
@@ -81,12 +117,25 @@ async function runSingle(portoon: Portoon, job: Job, request: CartoonizeRequest,
     return 0;
   } catch (error) {
     bar?.stop();
+    // With --json, stdout always carries one line per input, failures included.
+    if (options.json) process.stdout.write(`${JSON.stringify({ input: job.input, error: toPortoonError(error).toJSON() })}\n`);
     throw error;
   }
 }
 
-async function runBatch(portoon: Portoon, jobs: readonly Job[], request: CartoonizeRequest, options: CartoonizeCliOptions, showProgress: boolean): Promise<number> {
-  const bar = showProgress ? new cliProgress.SingleBar({ format: ' {bar} {value}/{total} images | ETA {eta_formatted} | {file}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+async function runBatch(
+  portoon: Portoon,
+  jobs: readonly Job[],
+  request: CartoonizeRequest,
+  options: CartoonizeCliOptions,
+  showProgress: boolean,
+): Promise<number> {
+  const bar = showProgress
+    ? new cliProgress.SingleBar(
+        { format: ' {bar} {value}/{total} images | ETA {eta_formatted} | {file}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(jobs.length, 0, { file: '' });
   const failures: Array<{ job: Job; error: PortoonError }> = [];
   let faces = 0;
@@ -94,28 +143,32 @@ async function runBatch(portoon: Portoon, jobs: readonly Job[], request: Cartoon
   let next = 0;
   // As many images in flight as there are workers; each worker takes one at a time.
   const lanes = Math.max(1, Math.min(options.workers ?? 1, jobs.length));
-  await Promise.all(Array.from({ length: lanes }, async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++]!;
-      try {
-        const result = await processJob(portoon, job, request, options);
-        faces += (result.faces as unknown[]).length;
-        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      } catch (error) {
-        const e = toPortoonError(error);
-        // A missing model or a broken installation fails every image alike: stop now.
-        if (e.exitCode !== 3) throw e;
-        failures.push({ job, error: e });
-        if (options.json) process.stdout.write(`${JSON.stringify({ input: job.input, error: e.toJSON() })}\n`);
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        try {
+          const result = await processJob(portoon, job, request, options);
+          faces += (result.faces as unknown[]).length;
+          if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        } catch (error) {
+          const e = toPortoonError(error);
+          // A missing model or a broken installation fails every image alike: stop now.
+          if (e.exitCode !== 3) throw e;
+          failures.push({ job, error: e });
+          if (options.json) process.stdout.write(`${JSON.stringify({ input: job.input, error: e.toJSON() })}\n`);
+        }
+        bar?.increment(1, { file: job.input });
       }
-      bar?.increment(1, { file: job.input });
-    }
-  }));
+    }),
+  );
   bar?.stop();
   for (const { job, error } of failures) process.stderr.write(`portoon: ${job.input}: ${error.message} [${error.code}]\n`);
   if (!options.quiet) {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    process.stderr.write(`${jobs.length - failures.length} of ${jobs.length} images done in ${seconds} s, ${faces} faces found${failures.length ? `, ${failures.length} failed` : ''}\n`);
+    process.stderr.write(
+      `${jobs.length - failures.length} of ${jobs.length} images done in ${seconds} s, ${faces} faces found${failures.length ? `, ${failures.length} failed` : ''}\n`,
+    );
   }
   return failures.length > 0 ? 3 : 0;
 }

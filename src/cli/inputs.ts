@@ -53,7 +53,12 @@ function listImages(dir: string, visited = new Set<string>()): string[] {
  *   `<name>-<style>.<ext>` in the current folder; otherwise the folder `portoon-out`.
  * @param outputExt extension of the outputs when `out` does not name a file.
  */
-export function planJobs(args: readonly string[], out: string | undefined, style: string, outputExt: (input: string) => string): { jobs: Job[]; batch: boolean } {
+export function planJobs(
+  args: readonly string[],
+  out: string | undefined,
+  style: string,
+  outputExt: (input: string) => string,
+): { jobs: Job[]; batch: boolean } {
   const expanded: Array<{ input: string; root: string | undefined }> = [];
   for (const arg of args) {
     let info;
@@ -64,7 +69,10 @@ export function planJobs(args: readonly string[], out: string | undefined, style
     }
     if (info.isDirectory()) {
       const images = listImages(arg);
-      if (images.length === 0) throw new PortoonError('E_INPUT_NOT_FOUND', `Folder ${arg} contains no images (${[...IMAGE_EXTENSIONS].join(' ')})`, { details: { path: arg } });
+      if (images.length === 0)
+        throw new PortoonError('E_INPUT_NOT_FOUND', `Folder ${arg} contains no images (${[...IMAGE_EXTENSIONS].join(' ')})`, {
+          details: { path: arg },
+        });
       for (const input of images) expanded.push({ input, root: arg });
     } else {
       expanded.push({ input: arg, root: undefined });

@@ -24,7 +24,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .argument('[inputs...]', 'image files or folders (folders are searched recursively)')
     .option('-s, --style <id>', 'style to apply (see: portoon styles)', 'anime')
-    .option('-o, --out <path>', 'output file (one input) or folder (several inputs); default <name>-<style>.<ext> here, or ./portoon-out for batches')
+    .option(
+      '-o, --out <path>',
+      'output file (one input) or folder (several inputs); default <name>-<style>.<ext> here, or ./portoon-out for batches',
+    )
     .option('--strength <0..1>', "how much of the style to apply (0 = original photo); default: the style's default", parseUnit)
     .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3', parseMix)
     .option('--max-side <px>', 'shrink the input so its long side is at most this (default: full size)', parsePositiveInt)

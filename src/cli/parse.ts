@@ -5,7 +5,8 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../node/codec.js';
 
 export function parseUnit(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`expected a number between 0 and 1, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError(`expected a number between 0 and 1, got "${value}"`);
   return n;
 }
 
@@ -23,17 +24,20 @@ export function parseMix(value: string): StyleMix {
 }
 
 export function parseBackground(value: string): BackgroundMode {
-  if (!(BACKGROUND_MODES as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${BACKGROUND_MODES.join(', ')}, got "${value}"`);
+  if (!(BACKGROUND_MODES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${BACKGROUND_MODES.join(', ')}, got "${value}"`);
   return value as BackgroundMode;
 }
 
 export function parseFormat(value: string): OutputFormat {
   const v = value.toLowerCase() === 'jpg' ? 'jpeg' : value.toLowerCase();
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${OUTPUT_FORMATS.join(', ')}, got "${value}"`);
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(v))
+    throw new InvalidArgumentError(`expected one of ${OUTPUT_FORMATS.join(', ')}, got "${value}"`);
   return v as OutputFormat;
 }
 
 export function parseDetector(value: string): 'both' | 'retinaface' | 'yunet' {
-  if (value !== 'both' && value !== 'retinaface' && value !== 'yunet') throw new InvalidArgumentError(`expected both, retinaface or yunet, got "${value}"`);
+  if (value !== 'both' && value !== 'retinaface' && value !== 'yunet')
+    throw new InvalidArgumentError(`expected both, retinaface or yunet, got "${value}"`);
   return value;
 }

@@ -15,8 +15,11 @@ export function runStyles(options: { json?: boolean; modelsDir?: string }): numb
   for (const s of styles) {
     const state = s.installed ? 'ready  ' : 'missing';
     const licence = s.models.length === 0 ? 'no model needed' : `${s.commercialUse ? '' : 'NON-COMMERCIAL: '}${s.licenses.join('; ')}`;
-    process.stdout.write(`${s.id.padEnd(width)}  ${state}  ${s.description}\n${' '.repeat(width + 11)}models: ${s.models.join(', ') || '-'} | ${licence}\n`);
+    process.stdout.write(
+      `${s.id.padEnd(width)}  ${state}  ${s.description}\n${' '.repeat(width + 11)}models: ${s.models.join(', ') || '-'} | ${licence}\n`,
+    );
   }
-  if (styles.some((s) => !s.installed)) process.stdout.write('\nInstall missing models with: portoon models pull --from <mirror folder or https URL>\n');
+  if (styles.some((s) => !s.installed))
+    process.stdout.write('\nInstall missing models with: portoon models pull --from <mirror folder or https URL>\n');
   return 0;
 }

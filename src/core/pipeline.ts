@@ -92,7 +92,10 @@ export function validatePipelineOptions(options: PipelineOptions): void {
   unit('strength', options.strength);
   if (options.mix !== undefined) unit('mix weight', options.mix.weight);
   if (options.background !== undefined && !BACKGROUND_MODES.includes(options.background)) {
-    throw new PortoonError('E_BAD_OPTION', `Expected background to be one of ${BACKGROUND_MODES.join(', ')} but received ${String(options.background)}`);
+    throw new PortoonError(
+      'E_BAD_OPTION',
+      `Expected background to be one of ${BACKGROUND_MODES.join(', ')} but received ${String(options.background)}`,
+    );
   }
   if (options.minFaceSize !== undefined && !(options.minFaceSize >= 0)) {
     throw new PortoonError('E_BAD_OPTION', `Expected a non-negative minFaceSize but received ${String(options.minFaceSize)}`);
@@ -142,7 +145,14 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
   const strength = options.strength ?? main.defaults.strength;
   const mode = options.background ?? 'stylize';
   const passes: Array<{ style: StyleEntry; weight: number }> =
-    !mixStyle || weight <= 0 ? [{ style: main, weight: 1 }] : weight >= 1 ? [{ style: mixStyle, weight: 1 }] : [{ style: main, weight: 1 - weight }, { style: mixStyle, weight }];
+    !mixStyle || weight <= 0
+      ? [{ style: main, weight: 1 }]
+      : weight >= 1
+        ? [{ style: mixStyle, weight: 1 }]
+        : [
+            { style: main, weight: 1 - weight },
+            { style: mixStyle, weight },
+          ];
 
   progress('detect', 0);
   const detector = options.detector ?? 'both';
@@ -150,7 +160,12 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
   for (const id of detectorModels(detector)) models.add(id);
   progress('detect', 1);
   const minFace = options.minFaceSize ?? 40;
-  const reports: FaceReport[] = faces.map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks.map(([x, y]) => [x, y]), stylized: false }));
+  const reports: FaceReport[] = faces.map((f) => ({
+    box: f.box,
+    score: f.score,
+    landmarks: f.landmarks.map(([x, y]) => [x, y]),
+    stylized: false,
+  }));
 
   if (strength <= 0) {
     // Nothing of the style would survive the blend: skip all stylization work.
@@ -218,7 +233,13 @@ interface HeadPlan {
  * still cartoonized. With a stylized background and no head model, faces are already done.
  */
 function headOf(style: StyleEntry, mode: BackgroundMode): HeadPlan | undefined {
-  if (style.head) return { run: { kind: 'model', id: style.head.model }, faceSize: style.head.faceSize, margin: style.head.margin, toneMatch: style.head.toneMatch };
+  if (style.head)
+    return {
+      run: { kind: 'model', id: style.head.model },
+      faceSize: style.head.faceSize,
+      margin: style.head.margin,
+      toneMatch: style.head.toneMatch,
+    };
   if (mode === 'stylize') return undefined;
   const bg = style.background;
   const run: HeadRunner = 'model' in bg ? { kind: 'model', id: bg.model } : { kind: 'procedural', name: bg.procedural, params: bg.params };

@@ -44,7 +44,9 @@ export function buildXmp(info: ProvenanceInfo): string {
 /** Reads the fields back from an XMP packet (used by tests and `portoon` tooling). */
 export function readProvenance(xmp: string): Partial<ProvenanceInfo> & { digitalSourceType?: string } {
   const attr = (name: string): string | undefined => new RegExp(`${name}="([^"]*)"`).exec(xmp)?.[1];
-  const models = [...(/<portoon:Models>([\s\S]*?)<\/portoon:Models>/.exec(xmp)?.[1] ?? '').matchAll(/<rdf:li>([^<]*)<\/rdf:li>/g)].map((m) => m[1]!);
+  const models = [...(/<portoon:Models>([\s\S]*?)<\/portoon:Models>/.exec(xmp)?.[1] ?? '').matchAll(/<rdf:li>([^<]*)<\/rdf:li>/g)].map(
+    (m) => m[1]!,
+  );
   const tool = attr('xmp:CreatorTool');
   const result: Partial<ProvenanceInfo> & { digitalSourceType?: string } = { models };
   const dst = attr('Iptc4xmpExt:DigitalSourceType');

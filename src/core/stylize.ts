@@ -19,9 +19,10 @@ export async function runStyleModel(image: RawImage, entry: ModelEntry, backend:
   if (!tensor) throw new PortoonError('E_INFERENCE_FAILED', `Model ${entry.id} produced no output "${outputName ?? ''}"`);
   const result = tensorToImage(tensor, entry);
   if (result.width !== paddedW || result.height !== paddedH) {
-    throw new PortoonError('E_INFERENCE_FAILED', `Model ${entry.id} returned ${result.width}x${result.height} for a ${paddedW}x${paddedH} input`);
+    throw new PortoonError(
+      'E_INFERENCE_FAILED',
+      `Model ${entry.id} returned ${result.width}x${result.height} for a ${paddedW}x${paddedH} input`,
+    );
   }
-  return result.width === image.width && result.height === image.height
-    ? result
-    : cropImage(result, 0, 0, image.width, image.height);
+  return result.width === image.width && result.height === image.height ? result : cropImage(result, 0, 0, image.width, image.height);
 }

@@ -36,7 +36,10 @@ export function tensorToImage(tensor: TensorData, entry: ModelEntry): RawImage {
   const dims = tensor.dims;
   const [height, width, ch] = dims.length === 4 ? [dims[1]!, dims[2]!, dims[3]!] : [dims[0]!, dims[1]!, dims[2]!];
   if (ch !== 3 || !(tensor.data instanceof Float32Array)) {
-    throw new PortoonError('E_INFERENCE_FAILED', `Model ${entry.id} returned a ${tensor.type} tensor of shape [${dims.join(',')}], expected an NHWC RGB image`);
+    throw new PortoonError(
+      'E_INFERENCE_FAILED',
+      `Model ${entry.id} returned a ${tensor.type} tensor of shape [${dims.join(',')}], expected an NHWC RGB image`,
+    );
   }
   const out = createImage(width, height, 3);
   const scale = entry.output?.scale ?? 127.5;

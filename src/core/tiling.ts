@@ -71,7 +71,8 @@ export async function transformTiled(
   let done = 0;
   for (let ty = 0; ty < ys.starts.length; ty++) {
     for (let tx = 0; tx < xs.starts.length; tx++) {
-      const x0 = xs.starts[tx]!, y0 = ys.starts[ty]!;
+      const x0 = xs.starts[tx]!,
+        y0 = ys.starts[ty]!;
       const result = await transform(cropImage(image, x0, y0, xs.size, ys.size));
       // Ramps run across the overlap with the previous tile on each axis (left, top); the first
       // tile in a row or column has none.
@@ -79,7 +80,8 @@ export async function transformTiled(
       const rampY = ty === 0 ? 0 : ys.starts[ty - 1]! + ys.size - y0;
       const wx = rampWeights(xs.size, rampX);
       const wy = rampWeights(ys.size, rampY);
-      const src = result.data, dst = out.data;
+      const src = result.data,
+        dst = out.data;
       for (let y = 0; y < ys.size; y++) {
         const wRow = wy[y]!;
         let o = ((y0 + y) * image.width + x0) * ch;

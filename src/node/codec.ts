@@ -48,7 +48,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   if (width * height > maxPixels) {
     throw new PortoonError(
       'E_IMAGE_TOO_LARGE',
-      `The image is ${width}x${height} (${(width * height / 1e6).toFixed(1)} MP), more than the limit of ${(maxPixels / 1e6).toFixed(1)} MP. Resize it first or raise the pixel limit.`,
+      `The image is ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), more than the limit of ${(maxPixels / 1e6).toFixed(1)} MP. Resize it first or raise the pixel limit.`,
       { details: { width, height, maxPixels } },
     );
   }
@@ -69,11 +69,10 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     if (info.channels === 4) {
       const { rgb, alpha } = splitAlpha(pixels, info.width, info.height);
       const opaque = alpha.every((a) => a === 255);
-      return opaque
-        ? { image: rgb, format, originalWidth, originalHeight }
-        : { image: rgb, alpha, format, originalWidth, originalHeight };
+      return opaque ? { image: rgb, format, originalWidth, originalHeight } : { image: rgb, alpha, format, originalWidth, originalHeight };
     }
-    if (info.channels !== 3) throw new PortoonError('E_DECODE_FAILED', `Unexpected ${info.channels}-channel image after conversion to sRGB`);
+    if (info.channels !== 3)
+      throw new PortoonError('E_DECODE_FAILED', `Unexpected ${info.channels}-channel image after conversion to sRGB`);
     return { image: { width: info.width, height: info.height, channels: 3, data: pixels }, format, originalWidth, originalHeight };
   } catch (error) {
     throw mapSharpError(error);
@@ -97,12 +96,18 @@ function mapSharpError(error: unknown): PortoonError {
   if (error instanceof PortoonError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (/unsupported image format|bad seek|Input file is missing|input buffer is empty/i.test(message)) {
-    return new PortoonError('E_UNSUPPORTED_FORMAT', 'The input is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIC)', { cause: error });
+    return new PortoonError(
+      'E_UNSUPPORTED_FORMAT',
+      'The input is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIC)',
+      { cause: error },
+    );
   }
   if (/pixel limit/i.test(message)) {
     return new PortoonError('E_IMAGE_TOO_LARGE', `The image has more pixels than the pixel limit: ${message}`, { cause: error });
   }
-  return new PortoonError('E_DECODE_FAILED', `The image is damaged or truncated and cannot be decoded (${message.split('\n')[0]})`, { cause: error });
+  return new PortoonError('E_DECODE_FAILED', `The image is damaged or truncated and cannot be decoded (${message.split('\n')[0]})`, {
+    cause: error,
+  });
 }
 
 export interface EncodeOptions {
@@ -137,7 +142,9 @@ export async function encodeImage(image: RawImage, options: EncodeOptions): Prom
     else out = out.png({ compressionLevel: 6 });
     return await out.toBuffer();
   } catch (error) {
-    throw new PortoonError('E_OUTPUT_FAILED', `Could not encode the result as ${options.format}: ${(error as Error).message}`, { cause: error });
+    throw new PortoonError('E_OUTPUT_FAILED', `Could not encode the result as ${options.format}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

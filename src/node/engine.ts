@@ -5,7 +5,14 @@
 import { performance } from 'node:perf_hooks';
 import { PortoonError } from '../core/errors.js';
 import type { Catalogue } from '../core/models/catalogue.js';
-import { cartoonizeImage, validatePipelineOptions, type FaceReport, type PipelineOptions, type Stage, type StageProgress } from '../core/pipeline.js';
+import {
+  cartoonizeImage,
+  validatePipelineOptions,
+  type FaceReport,
+  type PipelineOptions,
+  type Stage,
+  type StageProgress,
+} from '../core/pipeline.js';
 import { buildXmp } from '../core/provenance.js';
 import { decodeImage, defaultOutputFormat, encodeImage, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from './codec.js';
 import { loadCatalogue } from './load-catalogue.js';
@@ -55,7 +62,10 @@ export function validateRequest(request: CartoonizeRequest, catalogue: Catalogue
   catalogue.style(request.style);
   if (request.mix) catalogue.style(request.mix.style);
   if (request.format !== undefined && !isOutputFormat(request.format)) {
-    throw new PortoonError('E_BAD_OPTION', `Expected format to be one of ${OUTPUT_FORMATS.join(', ')} but received ${String(request.format)}`);
+    throw new PortoonError(
+      'E_BAD_OPTION',
+      `Expected format to be one of ${OUTPUT_FORMATS.join(', ')} but received ${String(request.format)}`,
+    );
   }
   if (request.maxSide !== undefined && !(Number.isInteger(request.maxSide) && request.maxSide >= 16)) {
     throw new PortoonError('E_BAD_OPTION', `Expected an integer of at least 16 for maxSide but received ${String(request.maxSide)}`);
@@ -94,11 +104,22 @@ export class NodeEngine {
     const decoded = await decodeImage(input, { maxInputPixels: this.#config.maxInputPixels, maxSide: request.maxSide });
     const decodeMs = clock() - decodeStart;
     onProgress?.({ stage: 'decode', progress: 1 });
-    const result = await cartoonizeImage(decoded.image, request, { backend: this.backend, catalogue: this.catalogue, onProgress, now: clock });
+    const result = await cartoonizeImage(decoded.image, request, {
+      backend: this.backend,
+      catalogue: this.catalogue,
+      onProgress,
+      now: clock,
+    });
     onProgress?.({ stage: 'encode', progress: 0 });
     const encodeStart = clock();
     const format = request.format ?? defaultOutputFormat(decoded.format);
-    const xmp = buildXmp({ software: SOFTWARE_NAME, version: VERSION, style: result.style, models: result.models, created: new Date().toISOString() });
+    const xmp = buildXmp({
+      software: SOFTWARE_NAME,
+      version: VERSION,
+      style: result.style,
+      models: result.models,
+      created: new Date().toISOString(),
+    });
     const image = await encodeImage(result.image, { format, quality: request.quality, xmp, alpha: decoded.alpha });
     const encodeMs = clock() - encodeStart;
     onProgress?.({ stage: 'encode', progress: 1 });

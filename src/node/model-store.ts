@@ -145,7 +145,11 @@ export class ModelStore implements ModelResolver {
 
   /** Verifies every installed model (or the given ones). */
   async verifyAll(ids?: readonly string[]): Promise<VerifyResult[]> {
-    const list = ids ?? this.status().filter((s) => s.state !== 'missing').map((s) => s.entry.id);
+    const list =
+      ids ??
+      this.status()
+        .filter((s) => s.state !== 'missing')
+        .map((s) => s.entry.id);
     const results: VerifyResult[] = [];
     for (const id of list) results.push(await this.verify(id));
     return results;

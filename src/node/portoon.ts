@@ -109,7 +109,8 @@ export class Portoon {
   modelsFor(request: Pick<CartoonizeRequest, 'style' | 'mix' | 'detector'>): string[] {
     const styles = [request.style, ...(request.mix ? [request.mix.style] : [])].map((id) => this.catalogue.style(id));
     const detector = request.detector ?? 'both';
-    const detectors = detector === 'both' ? ['retinaface-mnet025', 'yunet-face'] : detector === 'retinaface' ? ['retinaface-mnet025'] : ['yunet-face'];
+    const detectors =
+      detector === 'both' ? ['retinaface-mnet025', 'yunet-face'] : detector === 'retinaface' ? ['retinaface-mnet025'] : ['yunet-face'];
     return [...new Set([...styles.flatMap((s) => this.catalogue.modelsOf(s)), ...detectors])];
   }
 
@@ -121,7 +122,9 @@ export class Portoon {
     const models = [...new Set(styles.flatMap((style) => this.modelsFor({ style })))];
     this.#assertInstalled(models);
     const workers = this.#pool.options.maxThreads;
-    const results = await Promise.all(Array.from({ length: workers }, () => this.#pool.run({ kind: 'preload', models } satisfies WorkerTask) as Promise<WorkerResult>));
+    const results = await Promise.all(
+      Array.from({ length: workers }, () => this.#pool.run({ kind: 'preload', models } satisfies WorkerTask) as Promise<WorkerResult>),
+    );
     for (const result of results) if (!result.ok) throw reviveError(result.error);
   }
 
@@ -187,7 +190,14 @@ async function readInput(input: string | Uint8Array | ArrayBuffer): Promise<Uint
       return await readFile(input);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? 'error'})`;
+      const reason =
+        code === 'ENOENT'
+          ? 'does not exist'
+          : code === 'EISDIR'
+            ? 'is a folder, not a file'
+            : code === 'EACCES'
+              ? 'cannot be read (permission denied)'
+              : `cannot be read (${code ?? 'error'})`;
       throw new PortoonError('E_INPUT_NOT_FOUND', `Input ${input} ${reason}`, { cause: error, details: { path: input } });
     }
   }

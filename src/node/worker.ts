@@ -9,13 +9,10 @@ import type { StageProgress } from '../core/pipeline.js';
 import { NodeEngine, type CartoonizeReport, type CartoonizeRequest, type EngineConfig } from './engine.js';
 
 export type WorkerTask =
-  | { kind: 'cartoonize'; input: Uint8Array; request: CartoonizeRequest; progress?: MessagePort }
-  | { kind: 'preload'; models: string[] };
+  { kind: 'cartoonize'; input: Uint8Array; request: CartoonizeRequest; progress?: MessagePort } | { kind: 'preload'; models: string[] };
 
 export type WorkerResult =
-  | { ok: true; image: Uint8Array; report: CartoonizeReport }
-  | { ok: true; preloaded: string[] }
-  | { ok: false; error: SerializedError };
+  { ok: true; image: Uint8Array; report: CartoonizeReport } | { ok: true; preloaded: string[] } | { ok: false; error: SerializedError };
 
 let engine: NodeEngine | undefined;
 
@@ -32,7 +29,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     // Structured clone copies the encoded bytes once: a few ms even for a 20 MB PNG.
     return { ok: true, image, report };
   } catch (error) {
-    task.kind === 'cartoonize' && task.progress?.close();
+    if (task.kind === 'cartoonize') task.progress?.close();
     return { ok: false, error: toPortoonError(error).toJSON() };
   }
 }

@@ -9,7 +9,9 @@ export async function loadRgb(path: string | Buffer): Promise<RawImage> {
 }
 
 export async function savePng(image: RawImage, path: string): Promise<void> {
-  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } }).png().toFile(path);
+  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } })
+    .png()
+    .toFile(path);
 }
 
 /** Mean absolute difference per channel value (0..255) over a region (default: whole image). */
@@ -19,7 +21,8 @@ export function meanAbsDiff(a: RawImage, b: RawImage, region?: [number, number, 
   let sum = 0;
   for (let y = y0; y < y0 + h; y++) {
     for (let x = x0; x < x0 + w; x++) {
-      for (let k = 0; k < 3; k++) sum += Math.abs(a.data[(y * a.width + x) * a.channels + k]! - b.data[(y * b.width + x) * b.channels + k]!);
+      for (let k = 0; k < 3; k++)
+        sum += Math.abs(a.data[(y * a.width + x) * a.channels + k]! - b.data[(y * b.width + x) * b.channels + k]!);
     }
   }
   return sum / (w * h * 3);
@@ -28,7 +31,8 @@ export function meanAbsDiff(a: RawImage, b: RawImage, region?: [number, number, 
 /** Mean RGB luminance-ish value (0..255) of a region. */
 export function meanValue(image: RawImage, [x0, y0, w, h]: [number, number, number, number]): number {
   let sum = 0;
-  for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) for (let k = 0; k < 3; k++) sum += image.data[(y * image.width + x) * image.channels + k]!;
+  for (let y = y0; y < y0 + h; y++)
+    for (let x = x0; x < x0 + w; x++) for (let k = 0; k < 3; k++) sum += image.data[(y * image.width + x) * image.channels + k]!;
   return sum / (w * h * 3);
 }
 
@@ -36,7 +40,8 @@ export function meanValue(image: RawImage, [x0, y0, w, h]: [number, number, numb
 export function columnStep(image: RawImage, x: number): number {
   let sum = 0;
   for (let y = 0; y < image.height; y++) {
-    for (let k = 0; k < 3; k++) sum += Math.abs(image.data[(y * image.width + x) * 3 + k]! - image.data[(y * image.width + x - 1) * 3 + k]!);
+    for (let k = 0; k < 3; k++)
+      sum += Math.abs(image.data[(y * image.width + x) * 3 + k]! - image.data[(y * image.width + x - 1) * 3 + k]!);
   }
   return sum / (image.height * 3);
 }
@@ -45,7 +50,8 @@ export function columnStep(image: RawImage, x: number): number {
 export function rowStep(image: RawImage, y: number): number {
   let sum = 0;
   for (let x = 0; x < image.width; x++) {
-    for (let k = 0; k < 3; k++) sum += Math.abs(image.data[(y * image.width + x) * 3 + k]! - image.data[((y - 1) * image.width + x) * 3 + k]!);
+    for (let k = 0; k < 3; k++)
+      sum += Math.abs(image.data[(y * image.width + x) * 3 + k]! - image.data[((y - 1) * image.width + x) * 3 + k]!);
   }
   return sum / (image.width * 3);
 }

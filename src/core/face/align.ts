@@ -46,15 +46,28 @@ export function faceTemplate({ size, margin, shiftDown = 0.1 }: TemplateOptions)
 export function estimateSimilarity(from: readonly Point[], to: readonly Point[]): Affine {
   const n = Math.min(from.length, to.length);
   if (n < 2) throw new RangeError(`Expected at least 2 point pairs but received ${n}`);
-  let fx = 0, fy = 0, tx = 0, ty = 0;
+  let fx = 0,
+    fy = 0,
+    tx = 0,
+    ty = 0;
   for (let i = 0; i < n; i++) {
-    fx += from[i]![0]; fy += from[i]![1]; tx += to[i]![0]; ty += to[i]![1];
+    fx += from[i]![0];
+    fy += from[i]![1];
+    tx += to[i]![0];
+    ty += to[i]![1];
   }
-  fx /= n; fy /= n; tx /= n; ty /= n;
-  let dot = 0, cross = 0, norm = 0;
+  fx /= n;
+  fy /= n;
+  tx /= n;
+  ty /= n;
+  let dot = 0,
+    cross = 0,
+    norm = 0;
   for (let i = 0; i < n; i++) {
-    const sx = from[i]![0] - fx, sy = from[i]![1] - fy;
-    const dx = to[i]![0] - tx, dy = to[i]![1] - ty;
+    const sx = from[i]![0] - fx,
+      sy = from[i]![1] - fy;
+    const dx = to[i]![0] - tx,
+      dy = to[i]![1] - ty;
     dot += sx * dx + sy * dy;
     cross += sx * dy - sy * dx;
     norm += sx * sx + sy * sy;
@@ -69,7 +82,10 @@ export function invertAffine(m: Affine): Affine {
   const [a, b, c, d, e, f] = m;
   const det = a * e - b * d;
   if (det === 0) throw new RangeError('Affine matrix is not invertible');
-  const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  const ia = e / det,
+    ib = -b / det,
+    id = -d / det,
+    ie = a / det;
   return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
 }
 
@@ -91,9 +107,12 @@ export function warpAffine(source: RawImage, toSource: Affine, width: number, he
   const out = createImage(width, height, source.channels);
   const [a, b, c, d, e, f] = toSource;
   const ch = source.channels;
-  const sw = source.width, sh = source.height;
-  const src = source.data, dst = out.data;
-  const maxX = sw - 1, maxY = sh - 1;
+  const sw = source.width,
+    sh = source.height;
+  const src = source.data,
+    dst = out.data;
+  const maxX = sw - 1,
+    maxY = sh - 1;
   let o = 0;
   for (let y = 0; y < height; y++) {
     let sx = b * y + c;
@@ -101,11 +120,16 @@ export function warpAffine(source: RawImage, toSource: Affine, width: number, he
     for (let x = 0; x < width; x++, sx += a, sy += d) {
       const cx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
       const cy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
-      const x0 = cx | 0, y0 = cy | 0;
-      const x1 = x0 < maxX ? x0 + 1 : x0, y1 = y0 < maxY ? y0 + 1 : y0;
-      const wx = cx - x0, wy = cy - y0;
-      const p00 = (y0 * sw + x0) * ch, p01 = (y0 * sw + x1) * ch;
-      const p10 = (y1 * sw + x0) * ch, p11 = (y1 * sw + x1) * ch;
+      const x0 = cx | 0,
+        y0 = cy | 0;
+      const x1 = x0 < maxX ? x0 + 1 : x0,
+        y1 = y0 < maxY ? y0 + 1 : y0;
+      const wx = cx - x0,
+        wy = cy - y0;
+      const p00 = (y0 * sw + x0) * ch,
+        p01 = (y0 * sw + x1) * ch;
+      const p10 = (y1 * sw + x0) * ch,
+        p11 = (y1 * sw + x1) * ch;
       for (let k = 0; k < ch; k++) {
         const top = src[p00 + k]! + (src[p01 + k]! - src[p00 + k]!) * wx;
         const bottom = src[p10 + k]! + (src[p11 + k]! - src[p10 + k]!) * wx;
@@ -119,10 +143,14 @@ export function warpAffine(source: RawImage, toSource: Affine, width: number, he
 /** Bilinear sample of a float plane, 0 outside it. */
 export function samplePlane(plane: FloatPlane, x: number, y: number): number {
   if (x < 0 || y < 0 || x > plane.width - 1 || y > plane.height - 1) return 0;
-  const x0 = x | 0, y0 = y | 0;
-  const x1 = Math.min(x0 + 1, plane.width - 1), y1 = Math.min(y0 + 1, plane.height - 1);
-  const wx = x - x0, wy = y - y0;
-  const w = plane.width, p = plane.data;
+  const x0 = x | 0,
+    y0 = y | 0;
+  const x1 = Math.min(x0 + 1, plane.width - 1),
+    y1 = Math.min(y0 + 1, plane.height - 1);
+  const wx = x - x0,
+    wy = y - y0;
+  const w = plane.width,
+    p = plane.data;
   const top = p[y0 * w + x0]! + (p[y0 * w + x1]! - p[y0 * w + x0]!) * wx;
   const bottom = p[y1 * w + x0]! + (p[y1 * w + x1]! - p[y1 * w + x0]!) * wx;
   return top + (bottom - top) * wy;

@@ -25,7 +25,8 @@ export function matchSkinTone(styled: RawImage, original: RawImage, skin: FloatP
   // Feather the correction just enough that it has no edge, but not so much that it reaches far
   // into eyes and teeth (which would turn grey).
   const weight = gaussianBlurPlane(skin, styled.width * 0.012);
-  const d = styled.data, ch = styled.channels;
+  const d = styled.data,
+    ch = styled.channels;
   for (let i = 0, p = 0; i < weight.data.length; i++, p += ch) {
     const w = Math.min(1, weight.data[i]! * 1.2);
     if (w < 0.01) continue;
@@ -46,7 +47,9 @@ export function matchSeam(styled: RawImage, background: RawImage, mask: FloatPla
   const ch = styled.channels;
   const diff = [0, 0, 0];
   let total = 0;
-  const m = mask.data, s = styled.data, bg = background.data;
+  const m = mask.data,
+    s = styled.data,
+    bg = background.data;
   for (let i = 0, p = 0; i < m.length; i++, p += ch) {
     const v = m[i]!;
     const w = v * (1 - v);

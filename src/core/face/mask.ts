@@ -62,7 +62,12 @@ export function ellipseMask(geometry: CropGeometry): FloatPlane {
  * Soft head mask from face-parsing labels (any square label map), scaled to the crop size.
  * @param labels one label per pixel, row-major, `labelSize`² long.
  */
-export function parsingMask(labels: ArrayLike<number | bigint>, labelSize: number, geometry: CropGeometry, include = HEAD_LABELS): FloatPlane {
+export function parsingMask(
+  labels: ArrayLike<number | bigint>,
+  labelSize: number,
+  geometry: CropGeometry,
+  include = HEAD_LABELS,
+): FloatPlane {
   const binary = labelPlane(labels, labelSize, include);
   const scaled = resizePlane(binary, geometry.size, geometry.size);
   // Feather relative to the face so small and large crops blend alike.

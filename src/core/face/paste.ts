@@ -12,35 +12,55 @@ import { applyAffine, invertAffine, type Affine } from './align.js';
 export function pasteFace(target: RawImage, face: RawImage, mask: FloatPlane, imageToCrop: Affine): void {
   const cropToImage = invertAffine(imageToCrop);
   const s = face.width;
-  const corners = [[0, 0], [s, 0], [0, s], [s, s]].map(([x, y]) => applyAffine(cropToImage, [x!, y!]));
+  const corners = [
+    [0, 0],
+    [s, 0],
+    [0, s],
+    [s, s],
+  ].map(([x, y]) => applyAffine(cropToImage, [x!, y!]));
   const minX = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))));
   const maxX = Math.min(target.width - 1, Math.ceil(Math.max(...corners.map((c) => c[0]))));
   const minY = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))));
   const maxY = Math.min(target.height - 1, Math.ceil(Math.max(...corners.map((c) => c[1]))));
   const [a, b, c, d, e, f] = imageToCrop;
-  const tc = target.channels, fc = face.channels;
-  const fw = face.width, fh = face.height;
+  const tc = target.channels,
+    fc = face.channels;
+  const fw = face.width,
+    fh = face.height;
   const mw = mask.width;
-  const scaleX = mask.width / fw, scaleY = mask.height / fh;
-  const fd = face.data, td = target.data, md = mask.data;
+  const scaleX = mask.width / fw,
+    scaleY = mask.height / fh;
+  const fd = face.data,
+    td = target.data,
+    md = mask.data;
   for (let y = minY; y <= maxY; y++) {
     for (let x = minX; x <= maxX; x++) {
       // Same index-space convention as warpAffine, so the paste lands exactly where the crop came from.
       const u = a * x + b * y + c;
       const v = d * x + e * y + f;
       if (u < 0 || v < 0 || u > fw - 1 || v > fh - 1) continue;
-      const mu = Math.min(u * scaleX, mask.width - 1), mv = Math.min(v * scaleY, mask.height - 1);
-      const mx0 = mu | 0, my0 = mv | 0;
-      const mx1 = Math.min(mx0 + 1, mask.width - 1), my1 = Math.min(my0 + 1, mask.height - 1);
-      const mwx = mu - mx0, mwy = mv - my0;
+      const mu = Math.min(u * scaleX, mask.width - 1),
+        mv = Math.min(v * scaleY, mask.height - 1);
+      const mx0 = mu | 0,
+        my0 = mv | 0;
+      const mx1 = Math.min(mx0 + 1, mask.width - 1),
+        my1 = Math.min(my0 + 1, mask.height - 1);
+      const mwx = mu - mx0,
+        mwy = mv - my0;
       const mTop = md[my0 * mw + mx0]! + (md[my0 * mw + mx1]! - md[my0 * mw + mx0]!) * mwx;
       const mBottom = md[my1 * mw + mx0]! + (md[my1 * mw + mx1]! - md[my1 * mw + mx0]!) * mwx;
       const m = mTop + (mBottom - mTop) * mwy;
       if (m <= 0.002) continue;
-      const x0 = u | 0, y0 = v | 0;
-      const x1 = Math.min(x0 + 1, fw - 1), y1 = Math.min(y0 + 1, fh - 1);
-      const wx = u - x0, wy = v - y0;
-      const p00 = (y0 * fw + x0) * fc, p01 = (y0 * fw + x1) * fc, p10 = (y1 * fw + x0) * fc, p11 = (y1 * fw + x1) * fc;
+      const x0 = u | 0,
+        y0 = v | 0;
+      const x1 = Math.min(x0 + 1, fw - 1),
+        y1 = Math.min(y0 + 1, fh - 1);
+      const wx = u - x0,
+        wy = v - y0;
+      const p00 = (y0 * fw + x0) * fc,
+        p01 = (y0 * fw + x1) * fc,
+        p10 = (y1 * fw + x0) * fc,
+        p11 = (y1 * fw + x1) * fc;
       const o = (y * target.width + x) * tc;
       for (let k = 0; k < 3; k++) {
         const top = fd[p00 + k]! + (fd[p01 + k]! - fd[p00 + k]!) * wx;

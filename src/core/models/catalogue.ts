@@ -38,9 +38,13 @@ export class Catalogue {
           });
         }
         if (model.task !== 'style') {
-          throw new PortoonError('E_BAD_MANIFEST', `${source}: field "${field}" of style "${style.id}": model "${id}" is a ${model.task} model, not a style model`, {
-            details: { file: source, field },
-          });
+          throw new PortoonError(
+            'E_BAD_MANIFEST',
+            `${source}: field "${field}" of style "${style.id}": model "${id}" is a ${model.task} model, not a style model`,
+            {
+              details: { file: source, field },
+            },
+          );
         }
       }
     }
