@@ -7,7 +7,7 @@ import { REPO_ROOT } from './helpers/env.js';
 describe('error table', () => {
   it('docs/errors.md lists exactly the codes of the table, with the same status, exit code and meaning', () => {
     const doc = readFileSync(join(REPO_ROOT, 'docs/errors.md'), 'utf8');
-    const rows = [...doc.matchAll(/^\| `(E_[A-Z_]+)` \| (\d+) \| (\d) \| (yes|no) \| (.+?) \|$/gm)].map((m) => ({
+    const rows = [...doc.matchAll(/^\|\s*`(E_[A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(\d)\s*\|\s*(yes|no)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
       code: m[1]!,
       status: Number(m[2]),
       exit: Number(m[3]),

@@ -3,7 +3,6 @@
  * for the pieces it is built from: resampling, IoU/NMS, the two output decoders and the merge.
  */
 import { existsSync } from 'node:fs';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Face, DetectorChoice } from '../src/core/face/detect.js';
 import { DEFAULT_MIN_SCORE, detectFaces, mergeDetections } from '../src/core/face/detect.js';
@@ -18,6 +17,7 @@ import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { ModelStore } from '../src/node/model-store.js';
 import { OnnxBackend } from '../src/node/onnx-backend.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR } from './helpers/env.js';
+import { loadRgb } from './helpers/images.js';
 
 /** Faces visible by eye in each shared portrait (the `faces` column of portraits/SOURCES.md). */
 const PORTRAITS: ReadonlyArray<readonly [file: string, faces: number]> = [
@@ -67,14 +67,8 @@ const FACE_CENTRES: Readonly<Record<string, ReadonlyArray<readonly [number, numb
 
 const DETECTORS: readonly DetectorChoice[] = ['both', 'retinaface', 'yunet'];
 
-async function loadPhoto(file: string): Promise<RawImage> {
-  const { data, info } = await sharp(portrait(file))
-    .rotate()
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+function loadPhoto(file: string): Promise<RawImage> {
+  return loadRgb(portrait(file));
 }
 
 function flipHorizontal(image: RawImage): RawImage {

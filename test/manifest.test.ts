@@ -86,6 +86,15 @@ describe('catalogue', () => {
     expect(errorOf(() => loadCatalogue(extra)).code).toBe('E_BAD_MANIFEST');
   });
 
+  it('rejects out-of-range procedural params at load time, naming the param', () => {
+    const dir = modelsDirWith({
+      'p.portoon.json': JSON.stringify({ styles: [{ id: 'p', label: 'P', background: { procedural: 'cel', params: { levels: 99 } } }] }),
+    });
+    const error = errorOf(() => loadCatalogue(dir));
+    expect(error.code).toBe('E_BAD_MANIFEST');
+    expect(error.message).toMatch(/p\.portoon\.json.*background\.params.*levels/);
+  });
+
   it('unknown style ids list what exists', () => {
     const error = errorOf(() => loadCatalogue().style('vaporwave'));
     expect(error.code).toBe('E_UNKNOWN_STYLE');

@@ -219,6 +219,30 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
     expect(ok.report.width).toBe(512);
   });
 
+  it('without the face-parsing model, faces are pasted through a feathered ellipse', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portoon-noparse-'));
+    for (const id of ['retinaface-mnet025', 'yunet-face', 'animeganv3-jpface-v1', 'animeganv3-hayao36'])
+      copyFileSync(join(TEST_MODELS_DIR, `${id}.onnx`), join(dir, `${id}.onnx`));
+    const lean = await Portoon.create({ modelsDir: dir });
+    try {
+      const path = portrait('04-man-headshot-suit.jpg');
+      const { image, report } = await lean.cartoonize(path, { style: 'anime', background: 'keep', format: 'png' });
+      writeFileSync(join(OUT, '04-anime-ellipse.png'), image);
+      expect(report.models).not.toContain('bisenetv2-faceparsing-448');
+      expect(report.faces).toHaveLength(1);
+      expect(report.faces[0]!.stylized).toBe(true);
+      const [x, y, w, h] = report.faces[0]!.box.map(Math.round) as [number, number, number, number];
+      const before = await loadRgb(path);
+      const after = await loadRgb(image);
+      expect(
+        meanAbsDiff(before, after, [x + Math.round(w / 4), y + Math.round(h / 4), Math.round(w / 2), Math.round(h / 2)]),
+      ).toBeGreaterThan(10);
+      expect(meanAbsDiff(before, after, [0, 0, 40, 40])).toBeLessThan(1);
+    } finally {
+      await lean.close();
+    }
+  });
+
   it('a corrupted model file is detected and reported with its path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portoon-corrupt-'));
     for (const id of ['retinaface-mnet025', 'yunet-face', 'whitebox-cartoon'])

@@ -12,17 +12,12 @@ import { PortoonError } from '../src/core/errors.js';
 import { createImage, createPlane, type FloatPlane, type RawImage } from '../src/core/image.js';
 import { celShade, runProcedural, watercolor } from '../src/core/procedural/index.js';
 import { portrait, TEST_OUTPUT_DIR } from './helpers/env.js';
+import { loadRgb } from './helpers/images.js';
 
 const OUT_DIR = join(TEST_OUTPUT_DIR, 'procedural');
 
-async function decode(name: string): Promise<RawImage> {
-  const { data, info } = await sharp(portrait(name))
-    .rotate()
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+function decode(name: string): Promise<RawImage> {
+  return loadRgb(portrait(name));
 }
 
 async function writePng(image: RawImage, file: string): Promise<void> {

@@ -3,7 +3,7 @@
  * the detector's 5 landmarks onto a canonical template, and bilinear affine warping. Hand-written
  * because it is the heart of the product and must run the same in Node and in the browser.
  */
-import { createImage, type FloatPlane, type RawImage } from '../image.js';
+import { createImage, type RawImage } from '../image.js';
 
 export type Point = readonly [number, number];
 
@@ -138,20 +138,4 @@ export function warpAffine(source: RawImage, toSource: Affine, width: number, he
     }
   }
   return out;
-}
-
-/** Bilinear sample of a float plane, 0 outside it. */
-export function samplePlane(plane: FloatPlane, x: number, y: number): number {
-  if (x < 0 || y < 0 || x > plane.width - 1 || y > plane.height - 1) return 0;
-  const x0 = x | 0,
-    y0 = y | 0;
-  const x1 = Math.min(x0 + 1, plane.width - 1),
-    y1 = Math.min(y0 + 1, plane.height - 1);
-  const wx = x - x0,
-    wy = y - y0;
-  const w = plane.width,
-    p = plane.data;
-  const top = p[y0 * w + x0]! + (p[y0 * w + x1]! - p[y0 * w + x0]!) * wx;
-  const bottom = p[y1 * w + x0]! + (p[y1 * w + x1]! - p[y1 * w + x0]!) * wx;
-  return top + (bottom - top) * wy;
 }

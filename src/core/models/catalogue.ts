@@ -3,6 +3,7 @@
  * `*.portoon.json` files. Lookups throw typed errors that tell the user what exists.
  */
 import { PortoonError } from '../errors.js';
+import { validateProceduralParams } from '../procedural/index.js';
 import type { ManifestFile, ModelEntry, StyleEntry } from './manifest.js';
 
 export interface ManifestSource {
@@ -27,6 +28,20 @@ export class Catalogue {
     }
     for (const style of this.#styles.values()) {
       const source = this.#origin.get(`style:${style.id}`) ?? '(unknown)';
+      if ('procedural' in style.background) {
+        try {
+          validateProceduralParams(style.background.procedural, style.background.params);
+        } catch (error) {
+          throw new PortoonError(
+            'E_BAD_MANIFEST',
+            `${source}: field "background.params" of style "${style.id}": ${(error as Error).message}`,
+            {
+              cause: error,
+              details: { file: source, field: 'background.params' },
+            },
+          );
+        }
+      }
       const refs: Array<[string, string]> = [];
       if (style.head) refs.push(['head.model', style.head.model]);
       if ('model' in style.background) refs.push(['background.model', style.background.model]);
