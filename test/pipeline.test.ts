@@ -243,6 +243,26 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
     }
   });
 
+  it('a bounded queue sheds extra work with E_QUEUE_FULL and finishes the rest', async () => {
+    const bounded = await Portoon.create({ modelsDir: TEST_MODELS_DIR, workers: 1, maxQueue: 1 });
+    try {
+      const path = portrait('12-group-selfie-cafe.jpeg');
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          bounded.cartoonize(path, { style: 'cel' }).then(
+            (r) => `ok ${r.report.width}`,
+            (e: PortoonError) => e.code,
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'E_QUEUE_FULL').length).toBeGreaterThan(0);
+      expect(outcomes.filter((o) => o === 'ok 1280').length).toBeGreaterThanOrEqual(2);
+      expect(outcomes.every((o) => o === 'E_QUEUE_FULL' || o === 'ok 1280')).toBe(true);
+    } finally {
+      await bounded.close();
+    }
+  });
+
   it('a corrupted model file is detected and reported with its path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'portoon-corrupt-'));
     for (const id of ['retinaface-mnet025', 'yunet-face', 'whitebox-cartoon'])

@@ -18,6 +18,7 @@ export const ERROR_TABLE = {
   E_BAD_MANIFEST: { status: 500, exit: 1, retry: false, summary: 'A model or style manifest file is invalid.' },
   E_INFERENCE_FAILED: { status: 500, exit: 1, retry: true, summary: 'The neural network runtime failed on this input.' },
   E_OUTPUT_FAILED: { status: 500, exit: 1, retry: false, summary: 'The result could not be written.' },
+  E_QUEUE_FULL: { status: 503, exit: 1, retry: true, summary: 'Too many images are waiting to be processed; try again shortly.' },
   E_CLOSED: { status: 503, exit: 1, retry: true, summary: 'The engine was closed while work was pending.' },
   E_INTERNAL: { status: 500, exit: 1, retry: false, summary: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: 1 | 2 | 3; retry: boolean; summary: string }>;

@@ -28,7 +28,7 @@ export interface PortoonOptions {
   device?: 'cpu' | 'cuda';
   /** Refuse inputs with more pixels than this. Default 50 000 000. */
   maxInputPixels?: number;
-  /** Most tasks that may wait for a worker before `cartoonize` fails with E_CLOSED… Default unbounded. */
+  /** Most images that may wait for a worker; beyond it `cartoonize` fails at once with E_QUEUE_FULL. Default unbounded. */
   maxQueue?: number;
 }
 
@@ -154,6 +154,11 @@ export class Portoon {
     } catch (error) {
       if (error instanceof PortoonError) throw error;
       if ((error as Error).name === 'AbortError') throw new PortoonError('E_CLOSED', 'The request was aborted', { cause: error });
+      if (/queue is at limit/i.test((error as Error).message)) {
+        throw new PortoonError('E_QUEUE_FULL', `Too many images are waiting (limit ${this.#pool.options.maxQueue}); try again shortly`, {
+          cause: error,
+        });
+      }
       throw reviveError(error);
     } finally {
       channel?.port1.close();
