@@ -5,7 +5,7 @@
  */
 import { gaussianBlurImage } from './blur.js';
 import { PortoonError } from './errors.js';
-import { detectFaces, type DetectorChoice, type Face } from './face/detect.js';
+import { detectFaces, detectorModelIds, type DetectorChoice, type Face } from './face/detect.js';
 import { alignFace, faceMasks, PARSING_MODEL, type AlignedFace, type FaceMasks } from './face/crop.js';
 import { matchSeam, matchSkinTone } from './face/harmonize.js';
 import { invertAffine, warpAffine } from './face/align.js';
@@ -157,7 +157,7 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
   progress('detect', 0);
   const detector = options.detector ?? 'both';
   const faces = await timed('detect', () => detectFaces(image, backend, model, { detector }));
-  for (const id of detectorModels(detector)) models.add(id);
+  for (const id of detectorModelIds(detector)) models.add(id);
   progress('detect', 1);
   const minFace = options.minFaceSize ?? 40;
   const reports: FaceReport[] = faces.map((f) => ({
@@ -281,8 +281,4 @@ async function backgroundPass(
   }
   onProgress(1);
   return out;
-}
-
-function detectorModels(choice: DetectorChoice): string[] {
-  return choice === 'both' ? ['retinaface-mnet025', 'yunet-face'] : choice === 'retinaface' ? ['retinaface-mnet025'] : ['yunet-face'];
 }

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { PortoonError, reviveError } from '../core/errors.js';
+import { detectorModelIds } from '../core/face/detect.js';
 import type { Catalogue } from '../core/models/catalogue.js';
 import type { StageProgress } from '../core/pipeline.js';
 import { DEFAULT_MAX_INPUT_PIXELS } from './codec.js';
@@ -108,9 +109,7 @@ export class Portoon {
   /** Models a request needs: the styles' models and the face detectors. */
   modelsFor(request: Pick<CartoonizeRequest, 'style' | 'mix' | 'detector'>): string[] {
     const styles = [request.style, ...(request.mix ? [request.mix.style] : [])].map((id) => this.catalogue.style(id));
-    const detector = request.detector ?? 'both';
-    const detectors =
-      detector === 'both' ? ['retinaface-mnet025', 'yunet-face'] : detector === 'retinaface' ? ['retinaface-mnet025'] : ['yunet-face'];
+    const detectors = detectorModelIds(request.detector ?? 'both');
     return [...new Set([...styles.flatMap((s) => this.catalogue.modelsOf(s)), ...detectors])];
   }
 

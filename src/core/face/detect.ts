@@ -72,6 +72,11 @@ const MAX_FACES = 500;
  * @throws PortoonError E_BAD_OPTION for a non-RGB or malformed image or an invalid option;
  *   E_MODEL_MISSING / E_MODEL_CORRUPT / E_INFERENCE_FAILED from the backend.
  */
+/** Catalogue ids of the models a detector choice runs. */
+export function detectorModelIds(choice: DetectorChoice): string[] {
+  return (choice === 'both' ? (['retinaface', 'yunet'] as const) : [choice]).map((name) => MODEL_IDS[name]);
+}
+
 export async function detectFaces(
   image: RawImage,
   backend: InferenceBackend,
