@@ -163,6 +163,23 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
     expect(report.faces.filter((f) => f.box[2] >= 40).every((f) => f.stylized)).toBe(true);
   });
 
+  it('keeps transparency: a PNG with alpha comes back with the same alpha', async () => {
+    const { data, info } = await sharp(portrait('04-man-headshot-suit.jpg')).raw().toBuffer({ resolveWithObject: true });
+    const rgba = Buffer.alloc(info.width * info.height * 4);
+    for (let i = 0; i < info.width * info.height; i++) {
+      data.copy(rgba, i * 4, i * 3, i * 3 + 3);
+      rgba[i * 4 + 3] = i % info.width < info.width / 2 ? 255 : 64; // right half mostly transparent
+    }
+    const png = await sharp(rgba, { raw: { width: info.width, height: info.height, channels: 4 } })
+      .png()
+      .toBuffer();
+    const { image } = await portoon.cartoonize(png, { style: 'cel' });
+    const out = await sharp(image).raw().toBuffer({ resolveWithObject: true });
+    expect(out.info.channels).toBe(4);
+    expect(out.data[3]).toBe(255);
+    expect(out.data[(info.width - 1) * 4 + 3]).toBe(64);
+  });
+
   it('photos without faces are stylized whole', async () => {
     for (const name of ['18-torii-shrine-noface.png', '19-city-skyline-noface.jpg']) {
       const { image, report } = await portoon.cartoonize(portrait(name), { style: 'anime', maxSide: 800 });
