@@ -272,6 +272,18 @@ describe('missing inputs and models (no models needed)', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('-s cel and -s watercolor work before any model is installed', async () => {
+    const empty = tempDir('no-models-cel');
+    for (const style of ['cel', 'watercolor']) {
+      const out = join(tempDir(`no-models-${style}-out`), `${style}.png`);
+      const r = await run([portrait(HEADSHOT), '-s', style, '-o', out, '--json'], { env: { PORTOON_MODELS: empty } });
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as { detected: boolean; faces: unknown[]; models: string[] };
+      expect(report).toMatchObject({ detected: false, faces: [], models: [] });
+      expect(existsSync(out)).toBe(true);
+    }
+  });
+
   it('models pull with no mirror configured fails fast with E_MODEL_SOURCE and the --from hint', async () => {
     const store = tempDir('pull-no-mirror');
     const r = await run(['models', 'pull', 'yunet-face'], { env: { PORTOON_MODELS: store }, timeoutMs: 30_000 });

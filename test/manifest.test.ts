@@ -25,7 +25,7 @@ describe('catalogue', () => {
   it('ships the documented styles, including one that needs no model', () => {
     const catalogue = loadCatalogue();
     const ids = catalogue.styles.map((s) => s.id);
-    expect(ids).toEqual(expect.arrayContaining(['anime', 'cartoon', 'sketch', 'ghibli', 'shinkai', 'cel']));
+    expect(ids).toEqual(expect.arrayContaining(['anime', 'cartoon', 'sketch', 'ghibli', 'shinkai', 'cel', 'watercolor']));
     expect(catalogue.styles.some((s) => catalogue.modelsOf(s).length === 0)).toBe(true);
     for (const m of catalogue.models) expect(m.sha256).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -74,6 +74,11 @@ export interface PipelineResult {
   timings: Partial<Record<Stage, number>>;
   /** Ids of the models that ran. */
   models: string[];
+  /**
+   * False when face detection was skipped: the style does not need faces and no detector model is
+   * installed (procedural styles work before any model is installed).
+   */
+  detected: boolean;
   /** Milliseconds spent inside the inference runtime, per model (the rest is pipeline overhead). */
   inference: Record<string, number>;
 }
@@ -156,8 +161,14 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
 
   progress('detect', 0);
   const detector = options.detector ?? 'both';
-  const faces = await timed('detect', () => detectFaces(image, backend, model, { detector }));
-  for (const id of detectorModelIds(detector)) models.add(id);
+  const detectorIds = detectorModelIds(detector);
+  const detected =
+    stylesNeedFaces(
+      passes.map((p) => p.style),
+      mode,
+    ) || detectorIds.every((id) => backend.has(id));
+  const faces = detected ? await timed('detect', () => detectFaces(image, backend, model, { detector })) : [];
+  if (detected) for (const id of detectorIds) models.add(id);
   progress('detect', 1);
   const minFace = options.minFaceSize ?? 40;
   const reports: FaceReport[] = faces.map((f) => ({
@@ -169,7 +180,7 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
 
   if (strength <= 0) {
     // Nothing of the style would survive the blend: skip all stylization work.
-    return { image: cloneImage(image), style: main.id, faces: reports, timings, models: [...models], inference };
+    return { image: cloneImage(image), style: main.id, faces: reports, detected, timings, models: [...models], inference };
   }
 
   // Aligned crops and their masks are shared by both styles of a mix when the geometry matches.
@@ -215,7 +226,12 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
   let output = results[0]!.image;
   if (results.length === 2) output = mixImages(results[0]!.image, results[1]!.image, results[1]!.weight);
   if (strength < 1) output = mixImages(image, output, strength);
-  return { image: output, style: main.id, faces: reports, timings, models: [...models], inference };
+  return { image: output, style: main.id, faces: reports, detected, timings, models: [...models], inference };
+}
+
+/** Whether any of the styles stylizes faces separately in this background mode (and so needs detection). */
+export function stylesNeedFaces(styles: readonly StyleEntry[], mode: BackgroundMode): boolean {
+  return styles.some((style) => headOf(style, mode) !== undefined);
 }
 
 type HeadRunner = { kind: 'model'; id: string } | { kind: 'procedural'; name: 'cel' | 'watercolor'; params: Record<string, number> };

@@ -45,6 +45,8 @@ export interface CartoonizeReport {
   style: string;
   format: OutputFormat;
   faces: FaceReport[];
+  /** False when detection was skipped (style needs no faces and no detector is installed). */
+  detected: boolean;
   /** Milliseconds per stage. */
   timings: Partial<Record<Stage, number>>;
   models: string[];
@@ -131,6 +133,7 @@ export class NodeEngine {
         style: result.style,
         format,
         faces: result.faces,
+        detected: result.detected,
         timings: { decode: decodeMs, ...result.timings, encode: encodeMs },
         models: result.models,
         inference: result.inference,

@@ -10,7 +10,7 @@ import { Piscina } from 'piscina';
 import { PortoonError, reviveError } from '../core/errors.js';
 import { detectorModelIds } from '../core/face/detect.js';
 import type { Catalogue } from '../core/models/catalogue.js';
-import type { StageProgress } from '../core/pipeline.js';
+import { stylesNeedFaces, type StageProgress } from '../core/pipeline.js';
 import { DEFAULT_MAX_INPUT_PIXELS } from './codec.js';
 import { validateRequest, type CartoonizeReport, type CartoonizeRequest, type EngineConfig } from './engine.js';
 import { loadCatalogue } from './load-catalogue.js';
@@ -106,10 +106,14 @@ export class Portoon {
     return describeStyles(this.catalogue, this.store);
   }
 
-  /** Models a request needs: the styles' models and the face detectors. */
-  modelsFor(request: Pick<CartoonizeRequest, 'style' | 'mix' | 'detector'>): string[] {
+  /**
+   * Models a request needs: the styles' models, and the face detectors when the styles stylize
+   * faces separately (a procedural style with a stylized background needs no model at all).
+   */
+  modelsFor(request: Pick<CartoonizeRequest, 'style' | 'mix' | 'detector' | 'background'>): string[] {
     const styles = [request.style, ...(request.mix ? [request.mix.style] : [])].map((id) => this.catalogue.style(id));
-    const detectors = detectorModelIds(request.detector ?? 'both');
+    const needFaces = stylesNeedFaces(styles, request.background ?? 'stylize');
+    const detectors = needFaces ? detectorModelIds(request.detector ?? 'both') : [];
     return [...new Set([...styles.flatMap((s) => this.catalogue.modelsOf(s)), ...detectors])];
   }
 
