@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { PARSING_MODEL } from '../src/core/face/crop.js';
 import { STAGES } from '../src/core/pipeline.js';
 import { NodeEngine } from '../src/node/engine.js';
 import { defaultModelsDir } from '../src/node/model-store.js';
@@ -61,7 +62,7 @@ if ('model' in style.background)
   calls.push({ id: style.background.model, dims: [1, Math.ceil(height / 8) * 8, Math.ceil(width / 8) * 8, 3] });
 for (let f = 0; f < faceCount && style.head; f++) {
   calls.push({ id: style.head.model, dims: [1, style.head.faceSize, style.head.faceSize, 3] });
-  calls.push({ id: 'bisenetv2-faceparsing-448', dims: [1, 448, 448, 3] });
+  calls.push({ id: PARSING_MODEL, dims: [1, 448, 448, 3] });
 }
 const detectSide = (n: number): number => Math.ceil((n * Math.min(1, 640 / Math.max(width, height))) / 32) * 32;
 calls.push({ id: 'retinaface-mnet025', dims: [1, 3, detectSide(height), detectSide(width)] });

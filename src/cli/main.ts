@@ -31,7 +31,12 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--strength <0..1>', "how much of the style to apply (0 = original photo); default: the style's default", parseUnit)
     .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3', parseMix)
     .option('--max-side <px>', 'shrink the input so its long side is at most this (default: full size)', parsePositiveInt)
-    .addOption(new Option('--background <mode>', 'what happens outside the faces: stylize | keep | blur').argParser(parseBackground))
+    .addOption(
+      new Option(
+        '--background <mode>',
+        'stylize (everything) | keep (original outside the faces) | blur (backdrop behind people out of focus)',
+      ).argParser(parseBackground),
+    )
     .option('--format <fmt>', "output format png | jpeg | webp (default: from the output name, else the input's)", parseFormat)
     .option('--quality <1..100>', 'JPEG/WebP quality (default 90)', parsePositiveInt)
     .addOption(new Option('--detector <which>', 'face detector: both | retinaface | yunet').argParser(parseDetector))

@@ -15,6 +15,7 @@ import type { InferenceBackend } from './inference.js';
 import type { Catalogue } from './models/catalogue.js';
 import type { StyleEntry } from './models/manifest.js';
 import { runProcedural } from './procedural/index.js';
+import { composite, personMask, PERSON_SEGMENTATION_MODEL } from './segment.js';
 import { runStyleModel } from './stylize.js';
 import { transformTiled } from './tiling.js';
 
@@ -35,7 +36,10 @@ export interface PipelineOptions {
   /** 0..1 mix with the original photo. Default: the style's default (usually 1). */
   strength?: number | undefined;
   mix?: StyleMix | undefined;
-  /** What happens outside the faces. Default 'stylize'. */
+  /**
+   * What happens outside the faces: 'stylize' everything (default), 'keep' the original photo, or
+   * 'blur': stylize, then throw everything but the people out of focus (person segmentation).
+   */
   background?: BackgroundMode | undefined;
   /** Face detector(s). Default 'both' (RetinaFace and YuNet merged, so a partly hidden face is not missed). */
   detector?: DetectorChoice | undefined;
@@ -130,7 +134,8 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
       }
     },
   };
-  context = { ...context, backend };
+  // Every model call below goes through the timed backend.
+  const timedContext: PipelineContext = { ...context, backend };
   const timings: Partial<Record<Stage, number>> = {};
   const models = new Set<string>();
   const timed = async <T>(stage: Stage, work: () => Promise<T> | T): Promise<T> => {
@@ -202,14 +207,22 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
   for (const [passIndex, pass] of passes.entries()) {
     const style = pass.style;
     const base = await timed('background', () =>
-      backgroundPass(image, style, mode, options.maxTile, context, (p) => progress('background', (passIndex + p) / passes.length), models),
+      backgroundPass(
+        image,
+        style,
+        mode,
+        options.maxTile,
+        timedContext,
+        (p) => progress('background', (passIndex + p) / passes.length),
+        models,
+      ),
     );
     const head = headOf(style, mode);
     if (head) {
       const eligible = faces.map((f, i) => [f, i] as const).filter(([f]) => f.box[2] >= minFace);
       for (const [n, [face, index]] of eligible.entries()) {
         const { face: aligned, masks } = await cropFor(face, index, head.faceSize, head.margin);
-        const styled = await timed('head', () => stylizeCrop(aligned.image, head.run, context, models));
+        const styled = await timed('head', () => stylizeCrop(aligned.image, head.run, timedContext, models));
         await timed('paste', () => {
           matchSkinTone(styled, aligned.image, masks.skin, head.toneMatch);
           const underneath = warpAffine(base, invertAffine(aligned.imageToCrop), aligned.geometry.size, aligned.geometry.size);
@@ -245,8 +258,9 @@ interface HeadPlan {
 
 /**
  * What stylizes faces. A style's own head model when it has one; otherwise, when the background is
- * kept or blurred, the style's background stylizer is applied to the aligned faces so people are
- * still cartoonized. With a stylized background and no head model, faces are already done.
+ * kept, the style's background stylizer is applied to the aligned faces so people are still
+ * cartoonized. When the picture is stylized (also under the blur) and there is no head model,
+ * faces are already done.
  */
 function headOf(style: StyleEntry, mode: BackgroundMode): HeadPlan | undefined {
   if (style.head)
@@ -256,7 +270,7 @@ function headOf(style: StyleEntry, mode: BackgroundMode): HeadPlan | undefined {
       margin: style.head.margin,
       toneMatch: style.head.toneMatch,
     };
-  if (mode === 'stylize') return undefined;
+  if (mode !== 'keep') return undefined;
   const bg = style.background;
   const run: HeadRunner = 'model' in bg ? { kind: 'model', id: bg.model } : { kind: 'procedural', name: bg.procedural, params: bg.params };
   return { run, faceSize: 512, margin: 0.8, toneMatch: 0 };
@@ -280,7 +294,6 @@ async function backgroundPass(
   onProgress(0);
   let out: RawImage;
   if (mode === 'keep') out = cloneImage(image);
-  else if (mode === 'blur') out = gaussianBlurImage(image, Math.max(2, Math.max(image.width, image.height) * 0.012));
   else {
     const bg = style.background;
     if ('procedural' in bg) out = runProcedural(bg.procedural, image, bg.params);
@@ -293,6 +306,12 @@ async function backgroundPass(
         { maxTile: maxTile ?? bg.maxTile, overlap: TILE_OVERLAP, multiple: entry.input.sizeMultiple },
         ({ done, total }) => onProgress(done / total),
       );
+    }
+    if (mode === 'blur') {
+      // Portrait-mode look: the stylized picture, with everything but the people out of focus.
+      models.add(PERSON_SEGMENTATION_MODEL);
+      const mask = await personMask(image, context.backend, (id) => context.catalogue.model(id));
+      out = composite(out, gaussianBlurImage(out, Math.max(2, Math.max(image.width, image.height) * 0.012)), mask);
     }
   }
   onProgress(1);

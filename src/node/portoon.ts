@@ -11,6 +11,7 @@ import { PortoonError, reviveError } from '../core/errors.js';
 import { detectorModelIds } from '../core/face/detect.js';
 import type { Catalogue } from '../core/models/catalogue.js';
 import { stylesNeedFaces, type StageProgress } from '../core/pipeline.js';
+import { PERSON_SEGMENTATION_MODEL } from '../core/segment.js';
 import { DEFAULT_MAX_INPUT_PIXELS } from './codec.js';
 import { validateRequest, type CartoonizeReport, type CartoonizeRequest, type EngineConfig } from './engine.js';
 import { loadCatalogue } from './load-catalogue.js';
@@ -107,14 +108,16 @@ export class Portoon {
   }
 
   /**
-   * Models a request needs: the styles' models, and the face detectors when the styles stylize
-   * faces separately (a procedural style with a stylized background needs no model at all).
+   * Models a request needs: the styles' models, the face detectors when the styles stylize faces
+   * separately (a procedural style with a stylized background needs no model at all), and person
+   * segmentation for the blurred background.
    */
   modelsFor(request: Pick<CartoonizeRequest, 'style' | 'mix' | 'detector' | 'background'>): string[] {
     const styles = [request.style, ...(request.mix ? [request.mix.style] : [])].map((id) => this.catalogue.style(id));
     const needFaces = stylesNeedFaces(styles, request.background ?? 'stylize');
     const detectors = needFaces ? detectorModelIds(request.detector ?? 'both') : [];
-    return [...new Set([...styles.flatMap((s) => this.catalogue.modelsOf(s)), ...detectors])];
+    const segmentation = request.background === 'blur' ? [PERSON_SEGMENTATION_MODEL] : [];
+    return [...new Set([...styles.flatMap((s) => this.catalogue.modelsOf(s)), ...detectors, ...segmentation])];
   }
 
   /**

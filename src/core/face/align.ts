@@ -93,11 +93,6 @@ export function applyAffine(m: Affine, [x, y]: Point): [number, number] {
   return [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
 }
 
-/** The similarity's uniform scale factor. */
-export function affineScale(m: Affine): number {
-  return Math.hypot(m[0], m[3]);
-}
-
 /**
  * Renders `width`x`height` pixels where output (x, y) samples `source` at `toSource`(x, y), bilinear,
  * clamping to the edge outside the source (a replicated border looks natural to the head model,
