@@ -22,4 +22,12 @@ export default tseslint.config(
       'no-restricted-globals': ['error', 'process', 'Buffer', 'window', 'document', 'navigator', 'require', '__dirname'],
     },
   },
+  {
+    // The web UI runs in the browser only: browser globals, and Node's are a mistake there.
+    files: ['web/**/*.ts'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-globals': ['error', 'process', 'Buffer', 'require', '__dirname', '__filename', 'global'],
+    },
+  },
 );

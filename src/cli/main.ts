@@ -9,6 +9,7 @@ import { VERSION } from '../node/version.js';
 import { runCartoonize, type CartoonizeCliOptions } from './cartoonize-command.js';
 import { runModelsList, runModelsPull, runModelsVerify, type PullCliOptions } from './models-command.js';
 import { parseBackground, parseDetector, parseFormat, parseMix, parsePositiveInt, parseUnit } from './parse.js';
+import { addServeCommand } from './serve-command.js';
 import { runStyles } from './styles-command.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, badInput: 3 } as const;
@@ -59,6 +60,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .option('--models-dir <dir>', 'models folder')
     .action((options: { json?: boolean; modelsDir?: string }) => setExit(runStyles(options)));
+
+  addServeCommand(program, setExit);
 
   const models = program.command('models').description('manage the model store (list | pull | verify)');
   models

@@ -20,6 +20,13 @@ export const ERROR_TABLE = {
   E_OUTPUT_FAILED: { status: 500, exit: 1, retry: false, summary: 'The result could not be written.' },
   E_QUEUE_FULL: { status: 503, exit: 1, retry: true, summary: 'Too many images are waiting to be processed; try again shortly.' },
   E_CLOSED: { status: 503, exit: 1, retry: true, summary: 'The engine was closed while work was pending.' },
+  E_UNAUTHORIZED: { status: 401, exit: 2, retry: false, summary: 'The request needs a valid API key.' },
+  E_NOT_FOUND: { status: 404, exit: 2, retry: false, summary: 'No such route or resource.' },
+  E_JOB_NOT_FOUND: { status: 404, exit: 2, retry: false, summary: 'The job does not exist or its result has expired.' },
+  E_JOB_NOT_READY: { status: 409, exit: 1, retry: true, summary: 'The job has not finished yet.' },
+  E_RATE_LIMITED: { status: 429, exit: 1, retry: true, summary: 'Too many requests from this client; slow down.' },
+  E_TIMEOUT: { status: 504, exit: 1, retry: true, summary: 'Processing took longer than the time limit.' },
+  E_NOT_READY: { status: 503, exit: 1, retry: true, summary: 'The service is still starting (loading models).' },
   E_INTERNAL: { status: 500, exit: 1, retry: false, summary: 'An unexpected internal error.' },
 } as const satisfies Record<string, { status: number; exit: 1 | 2 | 3; retry: boolean; summary: string }>;
 

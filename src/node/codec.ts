@@ -32,12 +32,24 @@ export interface DecodedImage {
   originalHeight: number;
 }
 
-export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+export interface ImageProbe {
+  format: string;
+  width: number;
+  height: number;
+  /** EXIF orientation (1 = upright). */
+  orientation: number;
+  hasAlpha: boolean;
+}
+
+/**
+ * Reads only the header: format and size, without decoding pixels. Rejects empty input, files that
+ * are not images, and images over the pixel limit, so a service can refuse them before queueing.
+ */
+export async function probeImage(bytes: Uint8Array, options: Pick<DecodeOptions, 'maxInputPixels'> = {}): Promise<ImageProbe> {
   if (bytes.length === 0) throw new PortoonError('E_EMPTY_INPUT', 'The input is empty (0 bytes): expected an image file');
   const maxPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   let meta: Metadata;
   try {
-    // Header only: learn format and size without decoding pixels.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {
     throw mapSharpError(error);
@@ -52,7 +64,14 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       { details: { width, height, maxPixels } },
     );
   }
-  const rotated = (meta.orientation ?? 1) >= 5;
+  return { format: meta.format ?? 'unknown', width, height, orientation: meta.orientation ?? 1, hasAlpha: meta.hasAlpha ?? false };
+}
+
+export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
+  const maxPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  const meta = await probeImage(bytes, { maxInputPixels: maxPixels });
+  const { width, height } = meta;
+  const rotated = meta.orientation >= 5;
   const originalWidth = rotated ? height : width;
   const originalHeight = rotated ? width : height;
   try {
@@ -65,7 +84,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     pipeline = meta.hasAlpha ? pipeline.ensureAlpha() : pipeline.removeAlpha();
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const format = meta.format ?? 'unknown';
+    const format = meta.format;
     if (info.channels === 4) {
       const { rgb, alpha } = splitAlpha(pixels, info.width, info.height);
       const opaque = alpha.every((a) => a === 255);

@@ -135,16 +135,30 @@ export class Portoon {
   }
 
   /**
+   * Checks a request without running it: options valid, styles known, their models installed.
+   * Services call this before accepting work, so a bad request is refused at once.
+   * @throws PortoonError E_CLOSED, E_BAD_OPTION, E_UNKNOWN_STYLE, E_MODEL_MISSING.
+   */
+  check(request: CartoonizeRequest): void {
+    if (this.#closed) throw new PortoonError('E_CLOSED', 'This Portoon instance has been closed');
+    validateRequest(request, this.catalogue);
+    this.#assertInstalled(this.modelsFor(request));
+  }
+
+  /** Worker threads, i.e. images processed at the same time. */
+  get workers(): number {
+    return this.#pool.options.maxThreads;
+  }
+
+  /**
    * Cartoonizes one image.
    * @param input a file path or the file's bytes.
    * @throws PortoonError with a stable code: E_UNKNOWN_STYLE, E_BAD_OPTION, E_EMPTY_INPUT,
    *   E_UNSUPPORTED_FORMAT, E_DECODE_FAILED, E_IMAGE_TOO_LARGE, E_MODEL_MISSING, …
    */
   async cartoonize(input: string | Uint8Array | ArrayBuffer, options: CartoonizeOptions): Promise<CartoonizeResult> {
-    if (this.#closed) throw new PortoonError('E_CLOSED', 'This Portoon instance has been closed');
     const { onProgress, signal, ...request } = options;
-    validateRequest(request, this.catalogue);
-    this.#assertInstalled(this.modelsFor(request));
+    this.check(request);
     const bytes = await readInput(input);
     const channel = onProgress ? new MessageChannel() : undefined;
     if (channel && onProgress) channel.port1.on('message', (p: StageProgress) => onProgress(p));
@@ -159,7 +173,11 @@ export class Portoon {
       return { image: Buffer.from(result.image.buffer, result.image.byteOffset, result.image.byteLength), report: result.report };
     } catch (error) {
       if (error instanceof PortoonError) throw error;
-      if ((error as Error).name === 'AbortError') throw new PortoonError('E_CLOSED', 'The request was aborted', { cause: error });
+      if ((error as Error).name === 'AbortError') {
+        // A caller that aborts with a PortoonError (e.g. E_TIMEOUT) gets exactly that error back.
+        if (signal?.reason instanceof PortoonError) throw signal.reason;
+        throw new PortoonError('E_CLOSED', 'The request was aborted', { cause: error });
+      }
       if (/queue is at limit/i.test((error as Error).message)) {
         throw new PortoonError('E_QUEUE_FULL', `Too many images are waiting (limit ${this.#pool.options.maxQueue}); try again shortly`, {
           cause: error,

@@ -1,0 +1,249 @@
+/**
+ * The default job queue: jobs wait in memory and run on the engine's worker-thread pool, so the
+ * event loop only moves bytes and bookkeeping. Capacity is bounded (running + waiting); beyond it a
+ * job is refused at once with E_QUEUE_FULL rather than piling up memory and latency.
+ */
+import { randomUUID } from 'node:crypto';
+import { PortoonError, toPortoonError } from '../core/errors.js';
+import { STAGES, type StageProgress } from '../core/pipeline.js';
+import type { CartoonizeRequest } from '../node/engine.js';
+import type { Portoon } from '../node/portoon.js';
+import { isFinished, type JobMeta, type JobQueue, type JobState, type JobResult, type JobStatus, type QueueCounts } from './job-queue.js';
+
+export interface InProcessQueueOptions {
+  /** Jobs that may wait for a free worker, beyond those running. Default 8. */
+  maxQueued?: number;
+  /** Longest a job may run once started, in ms; then it fails with E_TIMEOUT. Default 120 000. */
+  timeoutMs?: number;
+  /** How long a finished job's status and result are kept, in ms. Default 900 000 (15 min). */
+  ttlMs?: number;
+  /** Most finished jobs kept at once; the oldest are forgotten first. Default 256. */
+  maxFinished?: number;
+  /** Called once when a job reaches a final state (metrics, logs). */
+  onFinished?: (status: JobStatus, runMs: number) => void;
+}
+
+interface Job {
+  status: JobStatus;
+  input: Uint8Array | undefined;
+  request: CartoonizeRequest;
+  result: JobResult | undefined;
+  controller: AbortController;
+  done: Promise<void>;
+  markDone: () => void;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+/** A first guess for the Retry-After estimate, refined by measured run times. */
+const INITIAL_RUN_ESTIMATE_MS = 5000;
+
+export class InProcessQueue implements JobQueue {
+  readonly #portoon: Portoon;
+  readonly #options: Readonly<Required<Omit<InProcessQueueOptions, 'onFinished'>>>;
+  readonly #onFinished: InProcessQueueOptions['onFinished'];
+  readonly #jobs = new Map<string, Job>();
+  readonly #waiting: Job[] = [];
+  #running = 0;
+  #closing = false;
+  /** Exponentially weighted mean run time, for Retry-After. */
+  #runEstimateMs = INITIAL_RUN_ESTIMATE_MS;
+
+  constructor(portoon: Portoon, options: InProcessQueueOptions = {}) {
+    this.#portoon = portoon;
+    this.#options = Object.freeze({
+      maxQueued: options.maxQueued ?? 8,
+      timeoutMs: options.timeoutMs ?? 120_000,
+      ttlMs: options.ttlMs ?? 900_000,
+      maxFinished: options.maxFinished ?? 256,
+    });
+    this.#onFinished = options.onFinished;
+  }
+
+  async enqueue(input: Uint8Array, request: CartoonizeRequest, meta: JobMeta = {}): Promise<JobStatus> {
+    if (this.#closing)
+      throw new PortoonError('E_CLOSED', 'The service is shutting down and accepts no new work; retry on another instance');
+    this.#portoon.check(request);
+    if (this.#running >= this.#portoon.workers && this.#waiting.length >= this.#options.maxQueued) {
+      const retryAfter = this.retryAfterSeconds();
+      throw new PortoonError(
+        'E_QUEUE_FULL',
+        `The server is busy (${this.#running + this.#waiting.length} images in progress); retry in ${retryAfter} s`,
+        {
+          details: { retryAfter },
+        },
+      );
+    }
+    let markDone!: () => void;
+    const done = new Promise<void>((resolve) => (markDone = resolve));
+    const job: Job = {
+      status: {
+        id: randomUUID(),
+        state: 'queued',
+        style: request.style,
+        ...(meta.filename ? { filename: meta.filename } : {}),
+        progress: {},
+        overall: 0,
+        createdAt: new Date().toISOString(),
+      },
+      input,
+      request,
+      result: undefined,
+      controller: new AbortController(),
+      done,
+      markDone,
+      expiry: undefined,
+    };
+    this.#jobs.set(job.status.id, job);
+    this.#waiting.push(job);
+    this.#dispatch();
+    return snapshot(job);
+  }
+
+  async status(id: string): Promise<JobStatus | undefined> {
+    const job = this.#jobs.get(id);
+    return job ? snapshot(job) : undefined;
+  }
+
+  async result(id: string): Promise<JobResult | undefined> {
+    return this.#jobs.get(id)?.result;
+  }
+
+  async wait(id: string, signal?: AbortSignal): Promise<JobStatus> {
+    const job = this.#jobs.get(id);
+    if (!job) throw new PortoonError('E_JOB_NOT_FOUND', `No job ${id} (it never existed or has expired)`);
+    if (!isFinished(job.status.state)) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => reject(signal?.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void job.done.then(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+    return snapshot(job);
+  }
+
+  async cancel(id: string): Promise<JobStatus | undefined> {
+    const job = this.#jobs.get(id);
+    if (!job) return undefined;
+    if (job.status.state === 'queued') {
+      this.#waiting.splice(this.#waiting.indexOf(job), 1);
+      this.#finish(job, 'cancelled', 0);
+    } else if (job.status.state === 'running') {
+      // The pool stops the worker thread running it; #run sees the abort and records 'cancelled'.
+      job.status.state = 'cancelled';
+      job.controller.abort(new PortoonError('E_CLOSED', 'The job was cancelled'));
+    }
+    return snapshot(job);
+  }
+
+  async remove(id: string): Promise<void> {
+    const job = this.#jobs.get(id);
+    if (!job) return;
+    if (!isFinished(job.status.state)) await this.cancel(id);
+    clearTimeout(job.expiry);
+    this.#jobs.delete(id);
+  }
+
+  async counts(): Promise<QueueCounts> {
+    return { queued: this.#waiting.length, running: this.#running, finished: this.#jobs.size - this.#waiting.length - this.#running };
+  }
+
+  retryAfterSeconds(): number {
+    const backlog = this.#waiting.length + this.#running;
+    const seconds = Math.ceil((this.#runEstimateMs * Math.max(1, backlog)) / this.#portoon.workers / 1000);
+    return Math.min(120, Math.max(1, seconds));
+  }
+
+  async close(graceMs = 30_000): Promise<void> {
+    this.#closing = true;
+    const unfinished = [...this.#jobs.values()].filter((job) => !isFinished(job.status.state));
+    const grace = setTimeout(() => {
+      for (const job of unfinished) void this.cancel(job.status.id);
+    }, graceMs);
+    await Promise.all(unfinished.map((job) => job.done));
+    clearTimeout(grace);
+    for (const job of this.#jobs.values()) clearTimeout(job.expiry);
+  }
+
+  #dispatch(): void {
+    while (this.#running < this.#portoon.workers && this.#waiting.length > 0) {
+      const job = this.#waiting.shift()!;
+      this.#running += 1;
+      void this.#run(job);
+    }
+  }
+
+  async #run(job: Job): Promise<void> {
+    const started = performance.now();
+    job.status.state = 'running';
+    job.status.startedAt = new Date().toISOString();
+    const timeout = setTimeout(() => {
+      job.controller.abort(
+        new PortoonError('E_TIMEOUT', `Processing took longer than ${this.#options.timeoutMs / 1000} s; try a smaller image (maxSide)`),
+      );
+    }, this.#options.timeoutMs);
+    try {
+      const { image, report } = await this.#portoon.cartoonize(job.input!, {
+        ...job.request,
+        signal: job.controller.signal,
+        onProgress: (progress) => recordProgress(job.status, progress),
+      });
+      job.result = { image, report };
+      job.status.report = report;
+      this.#finish(job, 'completed', performance.now() - started);
+    } catch (error) {
+      // cancel() may have changed the state while the image was running.
+      if ((job.status.state as JobState) === 'cancelled') {
+        this.#finish(job, 'cancelled', performance.now() - started);
+      } else {
+        const { code, message } = toPortoonError(error);
+        job.status.error = { code, message };
+        this.#finish(job, 'failed', performance.now() - started);
+      }
+    } finally {
+      clearTimeout(timeout);
+      this.#running -= 1;
+      this.#dispatch();
+    }
+  }
+
+  #finish(job: Job, state: 'completed' | 'failed' | 'cancelled', runMs: number): void {
+    const now = Date.now();
+    job.status.state = state;
+    job.status.finishedAt = new Date(now).toISOString();
+    job.status.expiresAt = new Date(now + this.#options.ttlMs).toISOString();
+    if (state === 'completed') job.status.overall = 1;
+    job.input = undefined;
+    if (state === 'completed') this.#runEstimateMs = 0.7 * this.#runEstimateMs + 0.3 * runMs;
+    job.expiry = setTimeout(() => this.#jobs.delete(job.status.id), this.#options.ttlMs);
+    job.expiry.unref();
+    this.#evictOldFinished();
+    this.#onFinished?.(snapshot(job), runMs);
+    job.markDone();
+  }
+
+  #evictOldFinished(): void {
+    const finished = [...this.#jobs.values()].filter((job) => isFinished(job.status.state));
+    for (const oldest of finished.slice(0, Math.max(0, finished.length - this.#options.maxFinished))) {
+      clearTimeout(oldest.expiry);
+      this.#jobs.delete(oldest.status.id);
+    }
+  }
+}
+
+function recordProgress(status: JobStatus, { stage, progress }: StageProgress): void {
+  if (status.state !== 'running') return;
+  status.stage = stage;
+  status.progress[stage] = Math.max(status.progress[stage] ?? 0, progress);
+  // Stages run in STAGES order (some are skipped), so position in that list bounds the overall progress.
+  const overall = (STAGES.indexOf(stage) + progress) / STAGES.length;
+  status.overall = Math.min(0.99, Math.max(status.overall, overall));
+}
+
+/** A copy callers may keep or serialize without seeing later changes. */
+function snapshot(job: Job): JobStatus {
+  return structuredClone(job.status);
+}

@@ -1,0 +1,226 @@
+/**
+ * The fastify application: plugins (security headers, CORS, rate limit, API keys, multipart, OpenAPI,
+ * metrics, the web UI) and the routes, around a job queue. It holds no engine of its own, so tests can
+ * build it around any queue backend and drive it with `app.inject()`.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyRequest, type onRequestHookHandler } from 'fastify';
+import { PortoonError } from '../core/errors.js';
+import type { StyleInfo } from '../node/style-info.js';
+import { VERSION } from '../node/version.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import type { ServerConfig } from './config.js';
+import { errorSchema, formatMb, registerErrorHandling } from './errors.js';
+import type { ServiceMetrics } from './metrics.js';
+import { REPORT_HEADERS } from './reply-image.js';
+import { cartoonRoutes } from './routes/cartoon.js';
+import { healthRoutes, type Readiness } from './routes/health.js';
+import { jobRoutes } from './routes/jobs.js';
+import type { RouteOptions } from './routes/route-options.js';
+import { styleRoutes } from './routes/styles.js';
+import { jobStatusSchema } from './schemas.js';
+import type { CartoonizeRequest } from '../node/engine.js';
+
+export interface AppDependencies {
+  config: Readonly<ServerConfig>;
+  queue: JobQueue;
+  metrics: ServiceMetrics;
+  readiness: Readiness;
+  /** Validates a request against the catalogue and the installed models. */
+  check: (request: CartoonizeRequest) => void;
+  styles: () => StyleInfo[];
+  /** Folder of the built web UI; when missing, `/` explains how to build it. */
+  webRoot: string | undefined;
+  previewImage: string | undefined;
+}
+
+/** Multipart envelope allowance on top of the file limit, for the early Content-Length check. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+/** A client-supplied request id is kept when it is short and plain (it ends up in logs). */
+function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
+}
+
+function apiKeyOf(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string' && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim();
+  const header = request.headers['x-api-key'];
+  return typeof header === 'string' ? header.trim() : undefined;
+}
+
+/** Constant-time comparison of a presented key against every configured key. */
+function keyMatcher(keys: readonly string[]): (presented: string) => boolean {
+  const digests = keys.map((key) => createHash('sha256').update(key).digest());
+  return (presented) => {
+    const digest = createHash('sha256').update(presented).digest();
+    return digests.reduce((found, candidate) => timingSafeEqual(candidate, digest) || found, false);
+  };
+}
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const { config, metrics } = deps;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Never log credentials.
+      redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
+    },
+    genReqId: requestId,
+    trustProxy: config.trustProxy,
+    // Unknown parameters are an error, not silently dropped: a typo like "strenght" must not pass.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+    bodyLimit: 64 * 1024,
+    // Slow or stalled clients may not hold a connection forever.
+    requestTimeout: 120_000,
+    connectionTimeout: 0,
+    keepAliveTimeout: 5_000,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  registerErrorHandling(app, { maxUploadBytes: config.maxUploadBytes, metrics });
+  app.addSchema(errorSchema);
+  app.addSchema(jobStatusSchema);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        // The API docs page (Swagger UI) sets inline styles.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+  });
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['content-type', 'authorization', 'x-api-key', 'x-request-id'],
+      exposedHeaders: [...REPORT_HEADERS, 'retry-after', 'x-request-id', 'content-disposition', 'location'],
+      maxAge: 600,
+    });
+  }
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      // Only routes that start image work count; polling a job or reading styles is free.
+      allowList: (request) => request.routeOptions.config.createsWork !== true,
+      keyGenerator: (request) => {
+        const key = apiKeyOf(request);
+        return key ? `key:${createHash('sha256').update(key).digest('hex')}` : `ip:${request.ip}`;
+      },
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(
+          new PortoonError(
+            'E_RATE_LIMITED',
+            `Too many requests: at most ${context.max} per minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
+          ),
+          {
+            statusCode: 429,
+          },
+        ),
+    });
+  }
+  if (config.apiKeys.length > 0) {
+    const isKnown = keyMatcher(config.apiKeys);
+    app.addHook('onRequest', async (request) => {
+      if (!request.url.startsWith('/api/') || request.url.startsWith('/api/v1/info')) return;
+      const presented = apiKeyOf(request);
+      if (!presented || !isKnown(presented)) {
+        throw new PortoonError('E_UNAUTHORIZED', 'This service needs an API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
+      }
+    });
+  }
+  await app.register(multipart, {
+    limits: { fileSize: config.maxUploadBytes, files: 1, fields: 16, fieldSize: 1024, parts: 17, headerPairs: 64 },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Portoon API',
+        version: VERSION,
+        description:
+          'Turn photos of people into cartoon portraits. Every error is `{ "error": { "code", "message" } }`; the codes are listed in docs/errors.md.',
+      },
+      tags: [
+        { name: 'cartoon', description: 'Synchronous cartoonization' },
+        { name: 'jobs', description: 'Asynchronous jobs with progress' },
+        { name: 'styles', description: 'The styles on offer' },
+        { name: 'service', description: 'Health, readiness, metrics, limits' },
+      ],
+      ...(config.apiKeys.length > 0
+        ? { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] }
+        : {}),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const uploadGuard: onRequestHookHandler = async (request) => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > config.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
+      throw new PortoonError(
+        'E_FILE_TOO_LARGE',
+        `The upload is larger than the limit of ${formatMb(config.maxUploadBytes)}; send a smaller photo`,
+      );
+    }
+  };
+  const routeOptions: RouteOptions = { uploadGuard };
+  const submitContext = { queue: deps.queue, styles: config.styles, maxPixels: config.maxPixels, check: deps.check };
+  healthRoutes(app, deps.readiness, metrics);
+  cartoonRoutes(app, submitContext, routeOptions);
+  jobRoutes(app, submitContext, routeOptions);
+  styleRoutes(app, submitContext, {
+    ...routeOptions,
+    styles: deps.styles,
+    previewImage: deps.previewImage,
+    maxUploadBytes: config.maxUploadBytes,
+    maxPixels: config.maxPixels,
+    authRequired: config.apiKeys.length > 0,
+  });
+
+  if (deps.webRoot && existsSync(deps.webRoot)) {
+    await app.register(fastifyStatic, {
+      root: deps.webRoot,
+      prefix: '/',
+      wildcard: false,
+      setHeaders: (response, path) => {
+        // Vite puts a content hash in every asset name, so assets never change; the page itself may.
+        response.header('cache-control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  } else {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/plain; charset=utf-8')
+        .send('Portoon API is running; the web UI is not built (run `npm run build`). API docs: /docs\n'),
+    );
+  }
+  return app;
+}

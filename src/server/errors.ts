@@ -1,0 +1,125 @@
+/**
+ * One error shape for every response: `{ "error": { "code": "E_…", "message": "…" } }`, with the
+ * status from the error table. Framework errors (validation, multipart limits, rate limiting, unknown
+ * routes) are translated into the same codes. Server-side failures never leak a stack trace or a
+ * file path: the client gets the code's summary and the request id, the log gets everything.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_TABLE, PortoonError, toPortoonError, type ErrorCode } from '../core/errors.js';
+import type { RejectionReason, ServiceMetrics } from './metrics.js';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+/** JSON schema of the error body, shared by every route's responses. */
+export const errorSchema = {
+  $id: 'PortoonError',
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', enum: Object.keys(ERROR_TABLE), description: 'Stable error code, see docs/errors.md' },
+        message: { type: 'string', description: 'What went wrong and what to do about it' },
+      },
+    },
+  },
+} as const;
+
+/** Codes whose 5xx status means "try again later": the client is told when. */
+const RETRYABLE_UNAVAILABLE = new Set<ErrorCode>(['E_QUEUE_FULL', 'E_CLOSED', 'E_NOT_READY']);
+
+const REJECTION_BY_CODE: Partial<Record<ErrorCode, RejectionReason>> = {
+  E_QUEUE_FULL: 'queue_full',
+  E_RATE_LIMITED: 'rate_limited',
+  E_FILE_TOO_LARGE: 'too_large',
+  E_UNAUTHORIZED: 'unauthorized',
+  E_TIMEOUT: 'timeout',
+};
+
+function describeValidation(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (!first) return error.message;
+  const field = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
+  const params = first.params as Record<string, unknown>;
+  if (first.keyword === 'required')
+    return `Missing parameter "${String(params.missingProperty)}"${params.missingProperty === 'image' ? ' (the photo file)' : ''}`;
+  if (first.keyword === 'additionalProperties') return `Unknown parameter "${String(params.additionalProperty)}"`;
+  if (first.keyword === 'enum') return `Invalid ${field}: expected one of ${(params.allowedValues as unknown[]).join(', ')}`;
+  return `Invalid ${field || error.validationContext || 'request'}: ${first.message ?? 'invalid value'}`;
+}
+
+/** Maps anything thrown inside a request to a PortoonError. */
+export function toHttpError(error: unknown, maxUploadBytes: number): PortoonError {
+  if (error instanceof PortoonError) return error;
+  const e = error as Partial<FastifyError>;
+  if (e.validation) return new PortoonError('E_BAD_OPTION', describeValidation(e as FastifyError));
+  switch (e.code) {
+    case 'FST_REQ_FILE_TOO_LARGE':
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PortoonError(
+        'E_FILE_TOO_LARGE',
+        `The upload is larger than the limit of ${formatMb(maxUploadBytes)}; send a smaller photo`,
+      );
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new PortoonError('E_UNSUPPORTED_FORMAT', 'Send the photo as multipart/form-data, in the field "image"');
+    case 'FST_FILES_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return new PortoonError(
+        'E_BAD_OPTION',
+        'Too many form fields or files: send one photo in the field "image" and the documented parameters',
+      );
+    case 'FST_PROTO_VIOLATION':
+      return new PortoonError('E_BAD_OPTION', 'Form field names must be plain parameter names');
+  }
+  if (e.statusCode === 429) return new PortoonError('E_RATE_LIMITED', e.message ?? 'Too many requests; slow down');
+  if (e.statusCode === 404) return new PortoonError('E_NOT_FOUND', e.message ?? 'Not found');
+  if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+    // Malformed requests the framework caught (bad JSON, broken multipart, bad headers).
+    return new PortoonError('E_BAD_OPTION', e.message ?? 'Malformed request');
+  }
+  return toPortoonError(error);
+}
+
+export function formatMb(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
+}
+
+export function sendError(reply: FastifyReply, error: PortoonError, retryAfter?: number): FastifyReply {
+  const { status } = error;
+  const internal =
+    status >= 500 && !RETRYABLE_UNAVAILABLE.has(error.code) && error.code !== 'E_MODEL_MISSING' && error.code !== 'E_TIMEOUT';
+  const message = internal ? `${ERROR_TABLE[error.code].summary} (request ${reply.request.id})` : error.message;
+  if (status === 503 || status === 429) {
+    const seconds = retryAfter ?? (typeof error.details.retryAfter === 'number' ? error.details.retryAfter : 5);
+    if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(seconds));
+  }
+  const body: ErrorBody = { error: { code: error.code, message } };
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+export function registerErrorHandling(app: FastifyInstance, options: { maxUploadBytes: number; metrics: ServiceMetrics }): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const mapped = toHttpError(error, options.maxUploadBytes);
+    if (mapped.status >= 500 && mapped.code !== 'E_QUEUE_FULL') {
+      request.log.error({ err: error, code: mapped.code }, 'request failed');
+    } else {
+      request.log.info({ code: mapped.code, message: mapped.message }, 'request refused');
+    }
+    const reason =
+      REJECTION_BY_CODE[mapped.code] ?? (mapped.status === 400 ? 'bad_request' : mapped.status === 415 || mapped.status === 422 ? 'bad_input' : undefined);
+    if (reason) options.metrics.reject(reason);
+    return sendError(reply, mapped);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new PortoonError('E_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0] ?? ''}; see /docs for the API`),
+    ),
+  );
+}

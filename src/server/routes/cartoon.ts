@@ -1,0 +1,44 @@
+/** POST /api/v1/cartoon: one photo in, its cartoon out, in the same response. */
+import type { FastifyInstance } from 'fastify';
+import { PortoonError } from '../../core/errors.js';
+import { imageResponse, withErrors } from '../schemas.js';
+import { jobError, outputFilename, sendImage } from '../reply-image.js';
+import { submitUpload, type SubmitContext } from '../submit.js';
+import { cartoonBodySchema, readMultipart } from '../upload.js';
+import type { RouteOptions } from './route-options.js';
+
+export function cartoonRoutes(app: FastifyInstance, context: SubmitContext, options: RouteOptions): void {
+  app.post(
+    '/api/v1/cartoon',
+    {
+      schema: {
+        summary: 'Cartoonize a photo and wait for the result',
+        description:
+          'Runs the photo through the style and answers with the image. Busy servers answer 503 with Retry-After; long work is better sent to /api/v1/jobs.',
+        tags: ['cartoon'],
+        consumes: ['multipart/form-data'],
+        body: cartoonBodySchema,
+        response: withErrors({ 200: imageResponse }),
+      },
+      config: { createsWork: true },
+      onRequest: options.uploadGuard,
+      preValidation: readMultipart,
+    },
+    async (request, reply) => {
+      const job = await submitUpload(request, context);
+      // A client that hangs up should not keep a worker busy.
+      const hangUp = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) hangUp.abort(new PortoonError('E_CLOSED', 'The client went away'));
+      });
+      try {
+        const status = await context.queue.wait(job.id, hangUp.signal);
+        const result = status.state === 'completed' ? await context.queue.result(job.id) : undefined;
+        if (!result) throw jobError(status);
+        return sendImage(reply, result, outputFilename(request.upload?.filename, result.report.style, result.report.format));
+      } finally {
+        void context.queue.remove(job.id);
+      }
+    },
+  );
+}

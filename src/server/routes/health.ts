@@ -1,0 +1,42 @@
+/** Liveness, readiness and Prometheus metrics. */
+import type { FastifyInstance } from 'fastify';
+import { PortoonError } from '../../core/errors.js';
+import { sendError } from '../errors.js';
+import type { ServiceMetrics } from '../metrics.js';
+import { withErrors } from '../schemas.js';
+
+export interface Readiness {
+  ready: boolean;
+  /** Why the service is not ready (shown in /readyz). */
+  reason: string;
+}
+
+export function healthRoutes(app: FastifyInstance, readiness: Readiness, metrics: ServiceMetrics): void {
+  const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
+
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness: 200 while the process runs', tags: ['service'], response: { 200: statusSchema } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: 200 once the models of the served styles are loaded, 503 before (and while shutting down)',
+        tags: ['service'],
+        response: withErrors({ 200: statusSchema }),
+      },
+    },
+    async (_request, reply) => {
+      if (!readiness.ready) return sendError(reply, new PortoonError('E_NOT_READY', readiness.reason), 2);
+      return { status: 'ready' };
+    },
+  );
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['service'] } }, async (_request, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).header('cache-control', 'no-store').send(body);
+  });
+}

@@ -1,0 +1,129 @@
+/** GET /api/v1/styles, the style previews, and GET /api/v1/info (limits a client should know). */
+import { readFile } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import { PortoonError } from '../../core/errors.js';
+import type { StyleInfo } from '../../node/style-info.js';
+import { VERSION } from '../../node/version.js';
+import { isFinished } from '../../queue/job-queue.js';
+import { jobError } from '../reply-image.js';
+import { styleSchema, withErrors } from '../schemas.js';
+import { assertStyleServed, type SubmitContext } from '../submit.js';
+import { PREVIEW_MAX_SIDE } from '../upload.js';
+import type { RouteOptions } from './route-options.js';
+
+/** Image types the engine decodes (by content, not by name; the list helps clients check early). */
+export const ACCEPTED_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'image/webp',
+  'image/avif',
+  'image/gif',
+  'image/tiff',
+  'image/heic',
+  'image/heif',
+];
+
+export interface StyleRouteOptions extends RouteOptions {
+  styles: () => StyleInfo[];
+  /** Photo the previews are rendered from; undefined: previews are unavailable. */
+  previewImage: string | undefined;
+  maxUploadBytes: number;
+  maxPixels: number;
+  authRequired: boolean;
+}
+
+export function styleRoutes(app: FastifyInstance, context: SubmitContext, options: StyleRouteOptions): void {
+  const served = (): StyleInfo[] => options.styles().filter((style) => !context.styles || context.styles.includes(style.id));
+  /** Previews are rendered once per style and kept; a failed render is not kept. */
+  const previews = new Map<string, Promise<Buffer>>();
+
+  app.get(
+    '/api/v1/styles',
+    {
+      schema: {
+        summary: 'The styles this service offers',
+        tags: ['styles'],
+        response: withErrors({
+          200: { type: 'object', required: ['styles'], properties: { styles: { type: 'array', items: styleSchema } } },
+        }),
+      },
+    },
+    async () => ({
+      styles: served().map((style) => ({ ...style, previewUrl: `/api/v1/styles/${encodeURIComponent(style.id)}/preview` })),
+    }),
+  );
+
+  async function renderPreview(style: string): Promise<Buffer> {
+    if (!options.previewImage) throw new PortoonError('E_NOT_FOUND', 'Style previews are not configured on this server (--preview-image)');
+    const photo = await readFile(options.previewImage).catch((error: unknown) => {
+      throw new PortoonError('E_NOT_FOUND', 'The preview photo of this server cannot be read', { cause: error });
+    });
+    const job = await context.queue.enqueue(photo, { style, maxSide: PREVIEW_MAX_SIDE, format: 'jpeg', quality: 80 });
+    try {
+      const status = await context.queue.wait(job.id);
+      const result = isFinished(status.state) && status.state === 'completed' ? await context.queue.result(job.id) : undefined;
+      if (!result) throw jobError(status);
+      return Buffer.from(result.image);
+    } finally {
+      void context.queue.remove(job.id);
+    }
+  }
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/styles/:id/preview',
+    {
+      schema: {
+        summary: 'A small sample of a style',
+        description: `The style applied to the server's sample photo, at most ${PREVIEW_MAX_SIDE} px (JPEG). Rendered on first request, then cached.`,
+        tags: ['styles'],
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
+        response: withErrors({
+          200: { description: 'JPEG preview', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
+        }),
+      },
+      config: { createsWork: true },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      assertStyleServed(id, context.styles);
+      context.check({ style: id });
+      let preview = previews.get(id);
+      if (!preview) {
+        preview = renderPreview(id);
+        previews.set(id, preview);
+        preview.catch(() => previews.delete(id));
+      }
+      const image = await preview;
+      return reply.type('image/jpeg').header('cache-control', 'public, max-age=3600').send(image);
+    },
+  );
+
+  app.get(
+    '/api/v1/info',
+    {
+      schema: {
+        summary: 'Version and limits, for clients that check uploads before sending them',
+        tags: ['service'],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              version: { type: 'string' },
+              maxUploadBytes: { type: 'integer' },
+              maxInputPixels: { type: 'integer' },
+              acceptedTypes: { type: 'array', items: { type: 'string' } },
+              authRequired: { type: 'boolean' },
+            },
+          },
+        },
+      },
+    },
+    async () => ({
+      version: VERSION,
+      maxUploadBytes: options.maxUploadBytes,
+      maxInputPixels: options.maxPixels,
+      acceptedTypes: ACCEPTED_TYPES,
+      authRequired: options.authRequired,
+    }),
+  );
+}

@@ -1,0 +1,101 @@
+/**
+ * The composition root of `portoon serve`: engine (worker-thread pool), job queue, metrics and the
+ * HTTP app, with start-up (listen, then load models; /readyz turns 200 when done) and graceful
+ * shutdown (refuse new work, let accepted work finish, then stop the workers).
+ */
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { PortoonError } from '../core/errors.js';
+import { Portoon } from '../node/portoon.js';
+import { InProcessQueue } from '../queue/in-process-queue.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import { buildApp } from './app.js';
+import type { ServerConfig } from './config.js';
+import { ServiceMetrics } from './metrics.js';
+import type { Readiness } from './routes/health.js';
+
+const PACKAGE_ROOT = new URL('../../', import.meta.url);
+export const WEB_ROOT = fileURLToPath(new URL('dist/web/', PACKAGE_ROOT));
+export const SAMPLE_PHOTO = fileURLToPath(new URL('docs/images/01-original.jpg', PACKAGE_ROOT));
+
+export interface Service {
+  app: FastifyInstance;
+  portoon: Portoon;
+  queue: JobQueue;
+  metrics: ServiceMetrics;
+  readiness: Readiness;
+  /** Styles whose models are loaded (all served styles that are installed). */
+  loadedStyles: string[];
+  /** Loads the models of the served styles into every worker, then marks the service ready. */
+  warmUp(): Promise<void>;
+  /** Stops accepting work, lets accepted work finish (up to the grace period), stops the workers. */
+  close(): Promise<void>;
+}
+
+export async function createService(config: Readonly<ServerConfig>): Promise<Service> {
+  const portoon = await Portoon.create({
+    ...(config.modelsDir !== undefined ? { modelsDir: config.modelsDir } : {}),
+    workers: config.workers,
+    threads: config.threads,
+    device: config.device,
+    maxInputPixels: config.maxPixels,
+  });
+  const known = new Set(portoon.catalogue.styles.map((style) => style.id));
+  for (const id of config.styles ?? []) {
+    if (!known.has(id)) {
+      await portoon.close();
+      throw new PortoonError('E_UNKNOWN_STYLE', `--styles: unknown style "${id}"; known styles: ${[...known].join(', ')}`);
+    }
+  }
+  let queue: JobQueue | undefined;
+  const metrics = new ServiceMetrics(() => queue);
+  queue = new InProcessQueue(portoon, {
+    maxQueued: config.maxQueue,
+    timeoutMs: config.jobTimeoutMs,
+    ttlMs: config.jobTtlMs,
+    onFinished: (status, runMs) => metrics.observeJob(status, runMs),
+  });
+  const readiness: Readiness = { ready: false, reason: 'Loading models' };
+  const app = await buildApp({
+    config,
+    queue,
+    metrics,
+    readiness,
+    check: (request) => portoon.check(request),
+    styles: () => portoon.styles(),
+    webRoot: WEB_ROOT,
+    previewImage: config.previewImage ?? SAMPLE_PHOTO,
+  });
+  const served = config.styles ?? [...known];
+  const service: Service = {
+    app,
+    portoon,
+    queue,
+    metrics,
+    readiness,
+    loadedStyles: [],
+    async warmUp() {
+      const styles = portoon.styles().filter((style) => served.includes(style.id));
+      const missing = styles.filter((style) => !style.installed);
+      if (missing.length > 0 && config.styles) {
+        // Styles asked for by name must work; fail at start-up, not on the first request.
+        portoon.check({ style: missing[0]!.id });
+      }
+      for (const style of missing) app.log.warn({ style: style.id, models: style.models }, 'style unavailable: models not installed');
+      const installed = styles.filter((style) => style.installed).map((style) => style.id);
+      const started = performance.now();
+      await portoon.preload(installed);
+      service.loadedStyles = installed;
+      readiness.ready = true;
+      readiness.reason = '';
+      app.log.info({ styles: installed, ms: Math.round(performance.now() - started) }, 'ready');
+    },
+    async close() {
+      readiness.ready = false;
+      readiness.reason = 'Shutting down';
+      await Promise.all([queue.close(config.shutdownGraceMs), app.close()]);
+      await portoon.close();
+    },
+  };
+  return service;
+}

@@ -1,0 +1,221 @@
+/**
+ * Typed client for the Portoon HTTP API (same origin). Every failure becomes an ApiError carrying the
+ * server's error code and message, so the UI can show the server's own words; busy answers (503, 429)
+ * are retried after the server's Retry-After, because the service sheds load with a bounded queue.
+ */
+import { sleep } from './sleep.js';
+
+export interface ServiceInfo {
+  version: string;
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  acceptedTypes: string[];
+  authRequired: boolean;
+}
+
+export interface StyleInfo {
+  id: string;
+  label: string;
+  description: string;
+  installed: boolean;
+  licenses: string[];
+  commercialUse: boolean;
+  models: string[];
+  previewUrl?: string;
+}
+
+export type Background = 'stylize' | 'keep' | 'blur';
+export type OutputFormat = 'png' | 'jpeg' | 'webp';
+
+export interface CartoonOptions {
+  style: string;
+  strength?: number;
+  mix?: string;
+  mixWeight?: number;
+  background?: Background;
+  format?: OutputFormat;
+  preview?: boolean;
+}
+
+export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface JobStatus {
+  id: string;
+  state: JobState;
+  stage?: string;
+  progress: Record<string, number>;
+  overall: number;
+  error?: { code: string; message: string };
+  report?: { width: number; height: number; style: string; format: string; faces: unknown[] };
+}
+
+export interface JobCreated {
+  id: string;
+  state: JobState;
+  statusUrl: string;
+  resultUrl: string;
+}
+
+export interface ImageResult {
+  blob: Blob;
+  type: string;
+}
+
+/** Codes the client invents itself (the server's own codes all start with E_ too). */
+export const NETWORK_ERROR = 'E_NETWORK';
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    /** HTTP status, or 0 when the server could not be reached. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Seconds the server asked us to wait (Retry-After), when it said. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClientOptions {
+  /** Returns the API key to send as a bearer token, if the user entered one. */
+  apiKey: () => string | null;
+  /** How many times a busy answer (503/429) is retried before giving up. Default 6. */
+  busyRetries?: number;
+  /** Upper bound on one wait between retries, whatever Retry-After says. Default 15 s. */
+  maxRetryWaitMs?: number;
+}
+
+const NETWORK_MESSAGE = 'Could not reach the Portoon server. Check your connection and try again.';
+
+export class ApiClient {
+  private readonly busyRetries: number;
+  private readonly maxRetryWaitMs: number;
+
+  constructor(private readonly options: ApiClientOptions) {
+    this.busyRetries = options.busyRetries ?? 6;
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? 15_000;
+  }
+
+  info(signal?: AbortSignal): Promise<ServiceInfo> {
+    return this.json<ServiceInfo>('/api/v1/info', () => ({ signal: signal ?? null }));
+  }
+
+  async styles(signal?: AbortSignal): Promise<StyleInfo[]> {
+    const body = await this.json<{ styles: StyleInfo[] }>('/api/v1/styles', () => ({ signal: signal ?? null }));
+    return body.styles;
+  }
+
+  /** Synchronous render: the image bytes come back in the response (used for cheap gallery previews). */
+  async cartoon(image: Blob, fileName: string, options: CartoonOptions, signal?: AbortSignal): Promise<ImageResult> {
+    const response = await this.send('/api/v1/cartoon', () => ({
+      method: 'POST',
+      body: toFormData(image, fileName, options),
+      signal: signal ?? null,
+    }));
+    return imageResult(response);
+  }
+
+  createJob(image: Blob, fileName: string, options: CartoonOptions, signal?: AbortSignal): Promise<JobCreated> {
+    return this.json<JobCreated>('/api/v1/jobs', () => ({
+      method: 'POST',
+      body: toFormData(image, fileName, options),
+      signal: signal ?? null,
+    }));
+  }
+
+  job(id: string, signal?: AbortSignal): Promise<JobStatus> {
+    return this.json<JobStatus>(`/api/v1/jobs/${encodeURIComponent(id)}`, () => ({ signal: signal ?? null }));
+  }
+
+  async jobResult(id: string, signal?: AbortSignal): Promise<ImageResult> {
+    const response = await this.send(`/api/v1/jobs/${encodeURIComponent(id)}/result`, () => ({ signal: signal ?? null }));
+    return imageResult(response);
+  }
+
+  async cancelJob(id: string): Promise<void> {
+    await this.send(`/api/v1/jobs/${encodeURIComponent(id)}`, () => ({ method: 'DELETE' }));
+  }
+
+  private async json<T>(path: string, init: () => RequestInit): Promise<T> {
+    const response = await this.send(path, init);
+    return (await response.json()) as T;
+  }
+
+  /**
+   * Sends a request (built afresh for each attempt, since a FormData body cannot be replayed safely
+   * everywhere) and retries while the server says it is busy.
+   */
+  private async send(path: string, init: () => RequestInit): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const request = init();
+      let response: Response;
+      try {
+        response = await fetch(path, { ...request, headers: this.headers(request.headers) });
+      } catch (error) {
+        if (request.signal?.aborted) throw error;
+        throw new ApiError(0, NETWORK_ERROR, NETWORK_MESSAGE, undefined);
+      }
+      if (response.ok) return response;
+      const error = await toApiError(response);
+      const busy = response.status === 503 || response.status === 429;
+      // E_MODEL_MISSING is a 503 too, but waiting does not install a model.
+      if (!busy || error.code === 'E_MODEL_MISSING' || attempt >= this.busyRetries) throw error;
+      const seconds = error.retryAfter ?? Math.min(2 ** attempt, 8);
+      await sleep(Math.min(seconds * 1000, this.maxRetryWaitMs), request.signal ?? undefined);
+    }
+  }
+
+  private headers(extra: HeadersInit | undefined): Headers {
+    const headers = new Headers(extra);
+    headers.set('Accept', 'application/json, image/*');
+    const key = this.options.apiKey();
+    if (key) headers.set('Authorization', `Bearer ${key}`);
+    return headers;
+  }
+}
+
+/** Text fields go before the file, so the server knows the options before it streams the upload. */
+function toFormData(image: Blob, fileName: string, options: CartoonOptions): FormData {
+  const form = new FormData();
+  form.append('style', options.style);
+  if (options.strength !== undefined) form.append('strength', String(options.strength));
+  if (options.mix) {
+    form.append('mix', options.mix);
+    if (options.mixWeight !== undefined) form.append('mixWeight', String(options.mixWeight));
+  }
+  if (options.background) form.append('background', options.background);
+  if (options.format) form.append('format', options.format);
+  if (options.preview) form.append('preview', 'true');
+  form.append('image', image, fileName);
+  return form;
+}
+
+async function imageResult(response: Response): Promise<ImageResult> {
+  const blob = await response.blob();
+  return { blob, type: response.headers.get('Content-Type')?.split(';')[0]?.trim() || blob.type };
+}
+
+async function toApiError(response: Response): Promise<ApiError> {
+  const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
+  let code = `E_HTTP_${response.status}`;
+  let message = `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof body.error?.code === 'string') code = body.error.code;
+    if (typeof body.error?.message === 'string' && body.error.message) message = body.error.message;
+  } catch {
+    // Not JSON (e.g. a proxy's HTML error page): keep the status-based message.
+  }
+  return new ApiError(response.status, code, message, retryAfter);
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, (date - Date.now()) / 1000);
+}

@@ -1,0 +1,60 @@
+/**
+ * The render settings: strength, the optional second style and its weight, background and format.
+ * Reads them into API options and keeps the readouts and dependent controls in step.
+ */
+import type { Background, CartoonOptions, OutputFormat, StyleInfo } from './api.js';
+import { h } from './dom.js';
+
+export interface ControlElements {
+  strength: HTMLInputElement;
+  strengthValue: HTMLOutputElement;
+  mixStyle: HTMLSelectElement;
+  mixWeight: HTMLInputElement;
+  mixWeightValue: HTMLOutputElement;
+  background: HTMLSelectElement;
+  format: HTMLSelectElement;
+}
+
+export class Controls {
+  private styles: readonly StyleInfo[] = [];
+
+  constructor(private readonly el: ControlElements) {
+    el.strength.addEventListener('input', () => this.sync());
+    el.mixWeight.addEventListener('input', () => this.sync());
+    el.mixStyle.addEventListener('change', () => this.sync());
+    this.sync();
+  }
+
+  /** Offers every installed style except the main one as the second style. */
+  setStyles(styles: readonly StyleInfo[], mainStyle: string | null): void {
+    this.styles = styles;
+    const current = this.el.mixStyle.value;
+    const options = styles.filter((s) => s.installed && s.id !== mainStyle).map((s) => h('option', { value: s.id }, s.label));
+    this.el.mixStyle.replaceChildren(h('option', { value: '' }, 'No mix'), ...options);
+    this.el.mixStyle.value = options.some((o) => o.value === current) ? current : '';
+    this.sync();
+  }
+
+  mainStyleChanged(mainStyle: string): void {
+    this.setStyles(this.styles, mainStyle);
+  }
+
+  options(style: string): CartoonOptions {
+    const options: CartoonOptions = { style, strength: Number(this.el.strength.value), format: this.el.format.value as OutputFormat };
+    if (this.el.mixStyle.value) {
+      options.mix = this.el.mixStyle.value;
+      options.mixWeight = Number(this.el.mixWeight.value);
+    }
+    if (this.el.background.value) options.background = this.el.background.value as Background;
+    return options;
+  }
+
+  private sync(): void {
+    const percent = (input: HTMLInputElement): string => `${Math.round(Number(input.value) * 100)}%`;
+    this.el.strengthValue.value = percent(this.el.strength);
+    this.el.mixWeightValue.value = percent(this.el.mixWeight);
+    this.el.strength.setAttribute('aria-valuetext', percent(this.el.strength));
+    this.el.mixWeight.setAttribute('aria-valuetext', percent(this.el.mixWeight));
+    this.el.mixWeight.disabled = !this.el.mixStyle.value;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Runs one full-size render through the async job API: submit, poll the job's per-stage progress,
+ * then fetch the result. Aborting the signal cancels the job on the server too, so a cancelled render
+ * stops using a worker.
+ */
+import { ApiError, type ApiClient, type CartoonOptions, type ImageResult, type JobStatus } from './api.js';
+import { sleep } from './sleep.js';
+
+export interface JobOutcome {
+  result: ImageResult;
+  status: JobStatus;
+}
+
+export async function runJob(
+  api: ApiClient,
+  image: Blob,
+  fileName: string,
+  options: CartoonOptions,
+  onStatus: (status: JobStatus) => void,
+  signal: AbortSignal,
+): Promise<JobOutcome> {
+  const job = await api.createJob(image, fileName, options, signal);
+  const cancel = (): void => void api.cancelJob(job.id).catch(() => undefined);
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    for (let polls = 0; ; polls++) {
+      const status = await api.job(job.id, signal);
+      onStatus(status);
+      if (status.state === 'completed') {
+        signal.removeEventListener('abort', cancel);
+        return { result: await api.jobResult(job.id, signal), status };
+      }
+      if (status.state === 'failed') {
+        const error = status.error ?? { code: 'E_INTERNAL', message: 'The render failed.' };
+        throw new ApiError(200, error.code, error.message);
+      }
+      if (status.state === 'cancelled') throw new DOMException('The render was cancelled.', 'AbortError');
+      // Quick polls at first (most renders take a second or two), then back off.
+      await sleep(Math.min(1000, 150 + polls * 50), signal);
+    }
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
+}
