@@ -24,3 +24,18 @@ export interface InferenceBackend {
 export function float32Tensor(data: Float32Array, dims: readonly number[]): TensorData {
   return { type: 'float32', dims, data };
 }
+
+/**
+ * A backend that calls `checkpoint` before every model run, so work can be stopped between model calls.
+ * A neural-network run itself cannot be interrupted safely (killing the thread that runs it takes the
+ * whole process down), so cancellation is cooperative and takes effect within one model call.
+ */
+export function withCheckpoint(backend: InferenceBackend, checkpoint: () => void): InferenceBackend {
+  return {
+    run: (modelId, feeds) => {
+      checkpoint();
+      return backend.run(modelId, feeds);
+    },
+    has: (modelId) => backend.has(modelId),
+  };
+}

@@ -13,6 +13,7 @@ import {
   type Stage,
   type StageProgress,
 } from '../core/pipeline.js';
+import { withCheckpoint } from '../core/inference.js';
 import { buildXmp } from '../core/provenance.js';
 import { decodeImage, defaultOutputFormat, encodeImage, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from './codec.js';
 import { loadCatalogue } from './load-catalogue.js';
@@ -98,7 +99,16 @@ export class NodeEngine {
     for (const id of modelIds) await this.backend.load(id);
   }
 
-  async process(input: Uint8Array, request: CartoonizeRequest, onProgress?: (progress: StageProgress) => void): Promise<EngineResult> {
+  /**
+   * @param checkpoint called between steps (after decode, before every model run, before encode);
+   *   it throws to stop the work, e.g. when the caller has cancelled it.
+   */
+  async process(
+    input: Uint8Array,
+    request: CartoonizeRequest,
+    onProgress?: (progress: StageProgress) => void,
+    checkpoint?: () => void,
+  ): Promise<EngineResult> {
     validateRequest(request, this.catalogue);
     const clock = (): number => performance.now();
     onProgress?.({ stage: 'decode', progress: 0 });
@@ -106,12 +116,14 @@ export class NodeEngine {
     const decoded = await decodeImage(input, { maxInputPixels: this.#config.maxInputPixels, maxSide: request.maxSide });
     const decodeMs = clock() - decodeStart;
     onProgress?.({ stage: 'decode', progress: 1 });
+    checkpoint?.();
     const result = await cartoonizeImage(decoded.image, request, {
-      backend: this.backend,
+      backend: checkpoint ? withCheckpoint(this.backend, checkpoint) : this.backend,
       catalogue: this.catalogue,
       onProgress,
       now: clock,
     });
+    checkpoint?.();
     onProgress?.({ stage: 'encode', progress: 0 });
     const encodeStart = clock();
     const format = request.format ?? defaultOutputFormat(decoded.format);

@@ -37,6 +37,10 @@ export interface PortoonOptions {
 export interface CartoonizeOptions extends CartoonizeRequest {
   /** Called as each stage progresses (decode, detect, background, head, encode). */
   onProgress?: (progress: StageProgress) => void;
+  /**
+   * Stops the work: the worker checks it before every model run, so it stops within one model call;
+   * the promise then rejects with the signal's reason (when it is a PortoonError) or E_CLOSED.
+   */
   signal?: AbortSignal;
 }
 
@@ -160,24 +164,34 @@ export class Portoon {
     const { onProgress, signal, ...request } = options;
     this.check(request);
     const bytes = await readInput(input);
+    signal?.throwIfAborted();
     const channel = onProgress ? new MessageChannel() : undefined;
     if (channel && onProgress) channel.port1.on('message', (p: StageProgress) => onProgress(p));
+    // Cancellation is cooperative (a flag the worker checks between model runs): terminating a
+    // thread in the middle of an onnxruntime run would crash the whole process.
+    const cancel = signal ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const onAbort = (): void => {
+      if (cancel) Atomics.store(cancel, 0, 1);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const task: WorkerTask = { kind: 'cartoonize', input: bytes, request, ...(channel ? { progress: channel.port2 } : {}) };
-      const result = (await this.#pool.run(task, {
-        transferList: channel ? [channel.port2] : [],
-        ...(signal ? { signal } : {}),
-      })) as WorkerResult;
-      if (!result.ok) throw reviveError(result.error);
+      const task: WorkerTask = {
+        kind: 'cartoonize',
+        input: bytes,
+        request,
+        ...(channel ? { progress: channel.port2 } : {}),
+        ...(cancel ? { cancel } : {}),
+      };
+      const result = (await this.#pool.run(task, { transferList: channel ? [channel.port2] : [] })) as WorkerResult;
+      if (!result.ok) {
+        // A caller that aborts with a PortoonError (e.g. E_TIMEOUT) gets exactly that error back.
+        if (signal?.aborted && signal.reason instanceof PortoonError) throw signal.reason;
+        throw reviveError(result.error);
+      }
       if (!('image' in result)) throw new PortoonError('E_INTERNAL', 'Worker returned no image');
       return { image: Buffer.from(result.image.buffer, result.image.byteOffset, result.image.byteLength), report: result.report };
     } catch (error) {
       if (error instanceof PortoonError) throw error;
-      if ((error as Error).name === 'AbortError') {
-        // A caller that aborts with a PortoonError (e.g. E_TIMEOUT) gets exactly that error back.
-        if (signal?.reason instanceof PortoonError) throw signal.reason;
-        throw new PortoonError('E_CLOSED', 'The request was aborted', { cause: error });
-      }
       if (/queue is at limit/i.test((error as Error).message)) {
         throw new PortoonError('E_QUEUE_FULL', `Too many images are waiting (limit ${this.#pool.options.maxQueue}); try again shortly`, {
           cause: error,
@@ -185,6 +199,7 @@ export class Portoon {
       }
       throw reviveError(error);
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       channel?.port1.close();
     }
   }
@@ -194,11 +209,15 @@ export class Portoon {
     return this.#pool.queueSize;
   }
 
-  /** Stops the workers and frees every onnxruntime session. */
+  /**
+   * Refuses new work, lets the images already handed to the workers finish (a thread cannot be stopped
+   * in the middle of a model run without taking the process down), then stops the workers and frees
+   * every onnxruntime session.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pool.destroy();
+    await this.#pool.close();
   }
 
   #assertInstalled(models: readonly string[]): void {

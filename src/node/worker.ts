@@ -4,12 +4,20 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'node:worker_threads';
-import { toPortoonError, type SerializedError } from '../core/errors.js';
+import { PortoonError, toPortoonError, type SerializedError } from '../core/errors.js';
 import type { StageProgress } from '../core/pipeline.js';
 import { NodeEngine, type CartoonizeReport, type CartoonizeRequest, type EngineConfig } from './engine.js';
 
 export type WorkerTask =
-  { kind: 'cartoonize'; input: Uint8Array; request: CartoonizeRequest; progress?: MessagePort } | { kind: 'preload'; models: string[] };
+  | {
+      kind: 'cartoonize';
+      input: Uint8Array;
+      request: CartoonizeRequest;
+      progress?: MessagePort;
+      /** Shared flag (over a SharedArrayBuffer): the caller sets element 0 to 1 to stop the work. */
+      cancel?: Int32Array;
+    }
+  | { kind: 'preload'; models: string[] };
 
 export type WorkerResult =
   { ok: true; image: Uint8Array; report: CartoonizeReport } | { ok: true; preloaded: string[] } | { ok: false; error: SerializedError };
@@ -24,7 +32,13 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
       return { ok: true, preloaded: task.models };
     }
     const onProgress = task.progress ? (p: StageProgress): void => task.progress!.postMessage(p) : undefined;
-    const { image, report } = await engine.process(task.input, task.request, onProgress);
+    const { cancel } = task;
+    const checkpoint = cancel
+      ? (): void => {
+          if (Atomics.load(cancel, 0) !== 0) throw new PortoonError('E_CLOSED', 'The work was cancelled');
+        }
+      : undefined;
+    const { image, report } = await engine.process(task.input, task.request, onProgress, checkpoint);
     task.progress?.close();
     // Structured clone copies the encoded bytes once: a few ms even for a 20 MB PNG.
     return { ok: true, image, report };

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PortoonError, toPortoonError } from '../core/errors.js';
-import { STAGES, type StageProgress } from '../core/pipeline.js';
+import { STAGES, type Stage, type StageProgress } from '../core/pipeline.js';
 import type { CartoonizeRequest } from '../node/engine.js';
 import type { Portoon } from '../node/portoon.js';
-import { isFinished, type JobMeta, type JobQueue, type JobState, type JobResult, type JobStatus, type QueueCounts } from './job-queue.js';
+import { isFinished, type JobMeta, type JobQueue, type JobResult, type JobStatus, type QueueCounts } from './job-queue.js';
 
 export interface InProcessQueueOptions {
   /** Jobs that may wait for a free worker, beyond those running. Default 8. */
@@ -29,8 +29,11 @@ interface Job {
   request: CartoonizeRequest;
   result: JobResult | undefined;
   controller: AbortController;
+  /** Resolves when the job reaches a final state (waiters are released then). */
   done: Promise<void>;
   markDone: () => void;
+  /** Resolves when no worker is busy with the job any more (may be later than `done` after a timeout or cancel). */
+  settled: Promise<void> | undefined;
   expiry: NodeJS.Timeout | undefined;
 }
 
@@ -91,6 +94,7 @@ export class InProcessQueue implements JobQueue {
       controller: new AbortController(),
       done,
       markDone,
+      settled: undefined,
       expiry: undefined,
     };
     this.#jobs.set(job.status.id, job);
@@ -132,9 +136,10 @@ export class InProcessQueue implements JobQueue {
       this.#waiting.splice(this.#waiting.indexOf(job), 1);
       this.#finish(job, 'cancelled', 0);
     } else if (job.status.state === 'running') {
-      // The pool stops the worker thread running it; #run sees the abort and records 'cancelled'.
-      job.status.state = 'cancelled';
+      // The worker stops at its next model run; the job is cancelled for everyone from now on, and its
+      // worker slot is released when the worker has actually stopped.
       job.controller.abort(new PortoonError('E_CLOSED', 'The job was cancelled'));
+      this.#finish(job, 'cancelled', 0);
     }
     return snapshot(job);
   }
@@ -165,6 +170,8 @@ export class InProcessQueue implements JobQueue {
     }, graceMs);
     await Promise.all(unfinished.map((job) => job.done));
     clearTimeout(grace);
+    // Cancelled jobs are final at once, but their workers stop only at the next model run.
+    await Promise.all(unfinished.map((job) => job.settled));
     for (const job of this.#jobs.values()) clearTimeout(job.expiry);
   }
 
@@ -172,45 +179,56 @@ export class InProcessQueue implements JobQueue {
     while (this.#running < this.#portoon.workers && this.#waiting.length > 0) {
       const job = this.#waiting.shift()!;
       this.#running += 1;
-      void this.#run(job);
+      this.#run(job);
     }
   }
 
-  async #run(job: Job): Promise<void> {
+  #run(job: Job): void {
     const started = performance.now();
+    const elapsed = (): number => performance.now() - started;
     job.status.state = 'running';
     job.status.startedAt = new Date().toISOString();
     const timeout = setTimeout(() => {
-      job.controller.abort(
-        new PortoonError('E_TIMEOUT', `Processing took longer than ${this.#options.timeoutMs / 1000} s; try a smaller image (maxSide)`),
+      const error = new PortoonError(
+        'E_TIMEOUT',
+        `Processing took longer than ${this.#options.timeoutMs / 1000} s; try a smaller image (maxSide)`,
       );
+      job.controller.abort(error);
+      job.status.error = { code: error.code, message: error.message };
+      this.#finish(job, 'failed', elapsed());
     }, this.#options.timeoutMs);
-    try {
-      const { image, report } = await this.#portoon.cartoonize(job.input!, {
+    job.settled = this.#portoon
+      .cartoonize(job.input!, {
         ...job.request,
         signal: job.controller.signal,
         onProgress: (progress) => recordProgress(job.status, progress),
+      })
+      .then(
+        ({ image, report }) => {
+          if (isFinished(job.status.state)) return;
+          job.result = { image, report };
+          job.status.report = report;
+          // The last progress messages from the worker may arrive after its result: every stage that ran is done.
+          for (const stage of Object.keys(report.timings) as Stage[]) job.status.progress[stage] = 1;
+          this.#finish(job, 'completed', elapsed());
+        },
+        (error: unknown) => {
+          // Timed out or cancelled jobs were finished when that happened.
+          if (isFinished(job.status.state)) return;
+          const { code, message } = toPortoonError(error);
+          job.status.error = { code, message };
+          this.#finish(job, 'failed', elapsed());
+        },
+      )
+      .finally(() => {
+        clearTimeout(timeout);
+        this.#running -= 1;
+        this.#dispatch();
       });
-      job.result = { image, report };
-      job.status.report = report;
-      this.#finish(job, 'completed', performance.now() - started);
-    } catch (error) {
-      // cancel() may have changed the state while the image was running.
-      if ((job.status.state as JobState) === 'cancelled') {
-        this.#finish(job, 'cancelled', performance.now() - started);
-      } else {
-        const { code, message } = toPortoonError(error);
-        job.status.error = { code, message };
-        this.#finish(job, 'failed', performance.now() - started);
-      }
-    } finally {
-      clearTimeout(timeout);
-      this.#running -= 1;
-      this.#dispatch();
-    }
   }
 
   #finish(job: Job, state: 'completed' | 'failed' | 'cancelled', runMs: number): void {
+    if (isFinished(job.status.state)) return;
     const now = Date.now();
     job.status.state = state;
     job.status.finishedAt = new Date(now).toISOString();

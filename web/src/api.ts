@@ -107,6 +107,14 @@ export class ApiClient {
     return body.styles;
   }
 
+  /** A style's sample thumbnail (the previewUrl of a style). Only same-origin URLs: the API key goes with it. */
+  async stylePreview(url: string, signal?: AbortSignal): Promise<Blob> {
+    const target = new URL(url, location.href);
+    if (target.origin !== location.origin) throw new ApiError(0, 'E_CLIENT_CHECK', `Refusing to send the API key to ${target.origin}`);
+    const response = await this.send(target.pathname + target.search, () => ({ signal: signal ?? null }));
+    return response.blob();
+  }
+
   /** Synchronous render: the image bytes come back in the response (used for cheap gallery previews). */
   async cartoon(image: Blob, fileName: string, options: CartoonOptions, signal?: AbortSignal): Promise<ImageResult> {
     const response = await this.send('/api/v1/cartoon', () => ({

@@ -76,7 +76,13 @@ export class Gallery {
 
   private card(style: StyleInfo): HTMLLabelElement {
     const descriptionId = `style-desc-${style.id}`;
-    const input = h('input', { type: 'radio', name: 'style', value: style.id, class: 'visually-hidden', 'aria-describedby': descriptionId });
+    const input = h('input', {
+      type: 'radio',
+      name: 'style',
+      value: style.id,
+      class: 'visually-hidden',
+      'aria-describedby': descriptionId,
+    });
     input.disabled = !style.installed;
     input.addEventListener('change', () => {
       if (input.checked) this.onSelect(style.id);

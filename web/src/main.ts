@@ -16,7 +16,7 @@ import { runJob } from './job-runner.js';
 import { Messages } from './messages.js';
 import { PreviewQueue } from './preview-queue.js';
 import { ProgressView } from './progress.js';
-import { previewSource } from './shrink.js';
+import { previewSource, type PreviewSource } from './shrink.js';
 import { isAbortError } from './sleep.js';
 import { setupUpload } from './upload.js';
 import {
@@ -73,7 +73,7 @@ const gallery = new Gallery(byId('gallery'), (style) => {
   controls.mainStyleChanged(style);
   updateRunButton();
 });
-const previews = new PreviewQueue(api, gallery, (error) => void onPreviewFailure(error));
+const previews = new PreviewQueue(gallery, (error) => void onPreviewFailure(error));
 
 const fileInput = byId<HTMLInputElement>('file-input');
 const dropzone = byId('dropzone');
@@ -123,6 +123,19 @@ function applyStyles(styles: StyleInfo[]): void {
     messages.error('No style is available on this server yet: its models are not installed.');
   }
   updateRunButton();
+  if (!photo) startSamplePreviews();
+}
+
+function startSamplePreviews(): void {
+  const ids = gallery.previewOrder().filter((id) => gallery.sampleUrl(id));
+  void previews.start('sample', ids, (style, signal) => api.stylePreview(gallery.sampleUrl(style) ?? '', signal));
+}
+
+function startPhotoPreviews(source: PreviewSource): void {
+  void previews.start('photo', gallery.previewOrder(), async (style, signal) => {
+    const result = await api.cartoon(source.blob, source.fileName, { style, preview: true }, signal);
+    return result.blob;
+  });
 }
 
 async function loadService(): Promise<void> {
@@ -171,16 +184,24 @@ async function takePhoto(file: File): Promise<void> {
   updateRunButton();
 
   const source = await previewSource(file);
-  if (photo === current) void previews.start(source, gallery.previewOrder());
+  if (photo === current) startPhotoPreviews(source);
 }
 
 async function onPreviewFailure(error: ApiError): Promise<void> {
   if (error.status === 401) {
     await auth.request(error.message);
-    if (photo) void previews.start(await previewSource(photo.file), gallery.previewOrder());
+    if (photo) startPhotoPreviews(await previewSource(photo.file));
     return;
   }
   showError(error);
+}
+
+/** On a phone the viewer is above the controls, off screen when the render ends: bring it into view. */
+function revealViewer(): void {
+  const box = viewer.getBoundingClientRect();
+  if (box.top >= 0 && box.top < window.innerHeight / 2) return;
+  const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  viewer.scrollIntoView({ behavior: smooth ? 'smooth' : 'auto', block: 'start' });
 }
 
 function updateRunButton(): void {
@@ -189,6 +210,7 @@ function updateRunButton(): void {
 
 function clearResult(): void {
   resultBox.hidden = true;
+  download.hidden = true;
   download.removeAttribute('href');
   if (resultUrl) URL.revokeObjectURL(resultUrl);
   resultUrl = null;
@@ -219,6 +241,8 @@ async function runRender(): Promise<void> {
     compare.showResult(resultUrl, size.width, size.height);
     setDownload(download, resultUrl, resultFileName(current.file.name, style, result.type));
     resultBox.hidden = false;
+    download.hidden = false;
+    revealViewer();
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const faces = status.report?.faces.length;
     const faceNote = faces === undefined ? '' : faces === 1 ? ' 1 face found.' : ` ${faces} faces found.`;

@@ -1,0 +1,436 @@
+/**
+ * The HTTP service under load: `portoon serve` (the built CLI, as a child process) answering
+ * POST /api/v1/cartoon at 1, 2, 4 and 8 concurrent clients, with /healthz polled every 100 ms during
+ * each level and the server's resident memory sampled every 200 ms.
+ *
+ * Baseline, measured in the same run: the naive design — a bare node:http server (also a child
+ * process: this file run with --naive-server) that parses the upload and awaits NodeEngine.process
+ * in the request handler, so inference runs on the event loop. Same photo, style, levels and
+ * request counts. Ratios: Portoon req/s ÷ naive req/s, and naive /healthz p99 ÷ Portoon's.
+ *
+ * Each level sends a bounded number of requests (default max(4, 2 × concurrency)), not a duration.
+ *
+ *   npm run bench:service -- [--models-dir dir] [--style cartoon] [--levels 1,2,4,8] [--requests-per-level n] [--photo path]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
+import { availableParallelism, cpus } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { NodeEngine } from '../src/node/engine.js';
+import { defaultModelsDir } from '../src/node/model-store.js';
+
+const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const PORTRAITS = resolve(process.env.PORTOON_TEST_PORTRAITS ?? join(REPO_ROOT, '../shared/portraits'));
+
+const { values } = parseArgs({
+  options: {
+    'models-dir': { type: 'string' },
+    style: { type: 'string', default: 'cartoon' },
+    photo: { type: 'string', default: join(PORTRAITS, '12-group-selfie-cafe.jpeg') },
+    levels: { type: 'string', default: '1,2,4,8' },
+    /** Requests per level; default max(4, 2 × concurrency). */
+    'requests-per-level': { type: 'string' },
+    'max-queue': { type: 'string', default: '16' },
+    /** Hard stop for the whole run. */
+    'time-limit-min': { type: 'string', default: '30' },
+    /** Internal: run the naive baseline server in this process. */
+    'naive-server': { type: 'boolean', default: false },
+  },
+});
+const modelsDir = resolve(values['models-dir'] ?? defaultModelsDir());
+
+// ---------------------------------------------------------------------------------------------
+// The naive baseline server (child process mode).
+// ---------------------------------------------------------------------------------------------
+
+async function runNaiveServer(): Promise<void> {
+  const engine = new NodeEngine({ modelsDir, intraOpThreads: availableParallelism() });
+  const log = (fields: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(fields)}\n`);
+  const send = (res: ServerResponse, status: number, body: string | Uint8Array, type = 'application/json'): void => {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const cartoon = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 10 * 1024 * 1024) return send(res, 413, '{"error":"too large"}');
+      chunks.push(chunk);
+    }
+    const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+    const style = form.get('style');
+    const image = form.get('image');
+    if (typeof style !== 'string' || image === null || typeof image === 'string') return send(res, 400, '{"error":"style and image"}');
+    // The naive part: the whole pipeline, onnxruntime included, on this thread.
+    const { image: output, report } = await engine.process(new Uint8Array(await image.arrayBuffer()), { style });
+    send(res, 200, output, `image/${report.format}`);
+  };
+  const server = createServer({ requestTimeout: 0 }, (req, res) => {
+    if (req.method === 'GET' && req.url === '/healthz') return send(res, 200, '{"status":"ok"}');
+    if (req.method === 'POST' && req.url === '/api/v1/cartoon') {
+      cartoon(req, res).catch((error: unknown) => send(res, 500, JSON.stringify({ error: String(error) })));
+      return;
+    }
+    send(res, 404, '{"error":"not found"}');
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no TCP address');
+    log({ msg: 'listening', url: `http://127.0.0.1:${address.port}` });
+    log({ msg: 'ready' });
+  });
+  const stop = (): void => {
+    server.close();
+    server.closeAllConnections();
+    void engine.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator (default mode).
+// ---------------------------------------------------------------------------------------------
+
+interface Server {
+  name: string;
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Spawns a server that logs JSON lines; resolves once it has logged "listening" (with url) and "ready". */
+async function startServer(name: string, args: string[], timeoutMs = 180_000): Promise<Server> {
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORTOON_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  let url: string | undefined;
+  let ready = false;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // Always drained (a full pipe would stall the server); only the tail is kept.
+  const keep = (text: string): void => void (output = (output + text).slice(-64_000));
+  await new Promise<void>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${name} not ready within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    let pending = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      keep(chunk.toString());
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        if (line.includes('"msg":"listening"')) url = (JSON.parse(line) as { url?: string }).url;
+        if (line.includes('"msg":"ready"')) ready = true;
+      }
+      if (url && ready) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => keep(chunk.toString()));
+    void exited.then(() => {
+      clearTimeout(timer);
+      fail(new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`));
+    });
+  });
+  return {
+    name,
+    url: url!,
+    pid: child.pid!,
+    logs: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(kill);
+      }
+      children.delete(child);
+    },
+  };
+}
+
+/** kB → MB from /proc/<pid>/status. */
+function procStatus(pid: number): { rss: number; hwm: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
+  return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+/** Resets the process's peak RSS (VmHWM) so it covers only what follows; false when the kernel refuses. */
+function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Peak RSS of a process over a period: VmHWM after a reset, and VmRSS sampled every 200 ms as a floor. */
+function watchMemory(pid: number): () => number {
+  const reset = resetPeak(pid);
+  let max = procStatus(pid).rss;
+  const timer = setInterval(() => (max = Math.max(max, procStatus(pid).rss)), 200);
+  return () => {
+    clearInterval(timer);
+    const { rss, hwm } = procStatus(pid);
+    return Math.max(max, rss, reset ? hwm : 0);
+  };
+}
+
+/** One GET /healthz on a fresh connection (like a load balancer's probe); latency in ms, NaN when it fails. */
+function probe(url: string): Promise<number> {
+  const start = performance.now();
+  return new Promise((done) => {
+    const req = get(`${url}/healthz`, { agent: false, timeout: 120_000 }, (res) => {
+      res.resume();
+      res.on('end', () => done(res.statusCode === 200 ? performance.now() - start : NaN));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => done(NaN));
+  });
+}
+
+/** Polls /healthz every 100 ms (not waiting for earlier probes) until stopped. */
+function watchHealth(url: string): () => Promise<{ latencies: number[]; failed: number }> {
+  const probes: Array<Promise<number>> = [probe(url)];
+  const timer = setInterval(() => probes.push(probe(url)), 100);
+  return async () => {
+    clearInterval(timer);
+    const all = await Promise.all(probes);
+    return { latencies: all.filter((ms) => !Number.isNaN(ms)), failed: all.filter((ms) => Number.isNaN(ms)).length };
+  };
+}
+
+/** Nearest-rank percentile. */
+const percentile = (xs: number[], p: number): number => {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+};
+
+interface Level {
+  concurrency: number;
+  requests: number;
+  ok: number;
+  seconds: number;
+  reqPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  non2xx: number;
+  statuses: Record<number, number>;
+  errors: number;
+  peakRssMb: number;
+  health: { p50: number; p99: number; max: number; count: number; failed: number };
+}
+
+interface Upload {
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+async function runLevel(server: Server, concurrency: number, amount: number, upload: Upload): Promise<Level> {
+  const stopMemory = watchMemory(server.pid);
+  const stopHealth = watchHealth(server.url);
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  const start = performance.now();
+  const result = await new Promise<autocannon.Result>((done, fail) => {
+    const instance = autocannon(
+      {
+        url: `${server.url}/api/v1/cartoon`,
+        method: 'POST',
+        connections: concurrency,
+        amount,
+        body: upload.body,
+        headers: upload.headers,
+        timeout: 600,
+      },
+      (error: unknown, res) => (error ? fail(error) : done(res)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      latencies.push(ms);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    });
+  });
+  const seconds = (performance.now() - start) / 1000;
+  const health = await stopHealth();
+  const peakRssMb = stopMemory();
+  const ok = result['2xx'];
+  return {
+    concurrency,
+    requests: amount,
+    ok,
+    seconds,
+    reqPerSec: ok / seconds,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    non2xx: result.non2xx,
+    statuses,
+    errors: result.errors,
+    peakRssMb,
+    health: {
+      p50: percentile(health.latencies, 50),
+      p99: percentile(health.latencies, 99),
+      max: Math.max(...health.latencies),
+      count: health.latencies.length + health.failed,
+      failed: health.failed,
+    },
+  };
+}
+
+/** One unmeasured request: creates sessions, fills caches, and checks the answer is an image. */
+async function warmUp(server: Server, upload: Upload): Promise<number> {
+  const start = performance.now();
+  const res = await fetch(`${server.url}/api/v1/cartoon`, { method: 'POST', body: upload.body, headers: upload.headers });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.status !== 200 || !res.headers.get('content-type')?.startsWith('image/')) {
+    throw new Error(
+      `${server.name}: warm-up answered ${res.status} ${res.headers.get('content-type')}: ${new TextDecoder().decode(bytes.slice(0, 300))}`,
+    );
+  }
+  return performance.now() - start;
+}
+
+interface Run {
+  name: string;
+  idleRssMb: number;
+  warmUpMs: number;
+  levels: Level[];
+  endRssMb: number;
+}
+
+async function measure(name: string, args: string[], levels: number[], amountFor: (c: number) => number, upload: Upload): Promise<Run> {
+  console.log(`\n[${name}] starting`);
+  const server = await startServer(name, args);
+  try {
+    const warmUpMs = await warmUp(server, upload);
+    const idleRssMb = procStatus(server.pid).rss;
+    console.log(
+      `[${name}] pid ${server.pid} ${server.url}, warm-up request ${(warmUpMs / 1000).toFixed(1)} s, RSS ${idleRssMb.toFixed(0)} MB`,
+    );
+    const results: Level[] = [];
+    for (const c of levels) {
+      const level = await runLevel(server, c, amountFor(c), upload);
+      console.log(
+        `[${name}] c=${c}: ${level.ok}/${level.requests} ok in ${level.seconds.toFixed(1)} s, p50 ${(level.p50 / 1000).toFixed(1)} s, ` +
+          `/healthz p99 ${level.health.p99.toFixed(0)} ms, peak RSS ${level.peakRssMb.toFixed(0)} MB`,
+      );
+      results.push(level);
+    }
+    return { name, idleRssMb, warmUpMs, levels: results, endRssMb: procStatus(server.pid).rss };
+  } catch (error) {
+    console.error(`[${name}] failed; server log tail:\n${server.logs().slice(-4000)}`);
+    throw error;
+  } finally {
+    await server.stop();
+  }
+}
+
+const s = (ms: number): string => (ms / 1000).toFixed(2);
+const ms0 = (ms: number): string => (Number.isFinite(ms) ? ms.toFixed(0) : '-');
+
+function printRun(run: Run): void {
+  console.log(
+    `\n### ${run.name}\n\nRSS after warm-up ${run.idleRssMb.toFixed(0)} MB, after the last level ${run.endRssMb.toFixed(0)} MB; ` +
+      `warm-up request ${s(run.warmUpMs)} s.\n`,
+  );
+  console.log(
+    '| clients | requests | ok req/s | p50 s | p95 s | p99 s | non-2xx | errors | peak RSS MB | /healthz p50 ms | p99 ms | max ms |',
+  );
+  console.log(
+    '| ------: | -------: | -------: | ----: | ----: | ----: | ------: | -----: | ----------: | --------------: | -----: | -----: |',
+  );
+  for (const l of run.levels) {
+    const non2xx =
+      l.non2xx === 0
+        ? '0'
+        : `${l.non2xx} (${Object.entries(l.statuses)
+            .filter(([code]) => !code.startsWith('2'))
+            .map(([code, n]) => `${n}×${code}`)
+            .join(', ')})`;
+    const health = l.health.failed > 0 ? ` (${l.health.failed} failed)` : '';
+    console.log(
+      `| ${l.concurrency} | ${l.requests} | ${l.reqPerSec.toFixed(3)} | ${s(l.p50)} | ${s(l.p95)} | ${s(l.p99)} | ${non2xx} | ${l.errors} | ` +
+        `${l.peakRssMb.toFixed(0)} | ${ms0(l.health.p50)} | ${ms0(l.health.p99)}${health} | ${ms0(l.health.max)} |`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const levels = values.levels.split(',').map(Number);
+  const fixed = values['requests-per-level'] === undefined ? undefined : Number(values['requests-per-level']);
+  const amountFor = (c: number): number => Math.max(c, fixed ?? Math.max(4, 2 * c));
+  const photo = readFileSync(values.photo);
+  const form = new FormData();
+  form.append('style', values.style); // fields before the file: the service reads them in order
+  form.append('image', new Blob([photo], { type: 'image/jpeg' }), basename(values.photo));
+  const encoded = new Response(form);
+  const upload: Upload = {
+    body: Buffer.from(await encoded.arrayBuffer()),
+    headers: { 'content-type': encoded.headers.get('content-type')! },
+  };
+  const deadline = setTimeout(
+    () => {
+      console.error(`time limit of ${values['time-limit-min']} min reached: stopping`);
+      for (const child of children) child.kill('SIGKILL');
+      process.exit(2);
+    },
+    Number(values['time-limit-min']) * 60_000,
+  );
+  deadline.unref();
+  process.once('SIGINT', () => {
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(130);
+  });
+
+  const cores = availableParallelism();
+  console.log(
+    `photo ${values.photo} (${(photo.length / 1024).toFixed(0)} KB), style ${values.style}, levels ${levels.join(', ')}, ` +
+      `requests per level ${levels.map(amountFor).join(', ')}; ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`,
+  );
+  const cli = [join(REPO_ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--models-dir', modelsDir];
+  const common = ['--styles', values.style, '--rate-limit', '0', '--max-queue', values['max-queue']];
+  const self = ['--import', 'tsx', fileURLToPath(import.meta.url), '--naive-server', '--models-dir', modelsDir];
+  const configs: Array<[string, string[]]> = [
+    [`Portoon, --workers 1 (${cores} threads)`, [...cli, ...common, '--workers', '1']],
+    ['Portoon, --workers 2 --threads 1', [...cli, ...common, '--workers', '2', '--threads', '1']],
+    [`naive: inference on the event loop (${cores} threads)`, self],
+  ];
+  const runs: Run[] = [];
+  try {
+    for (const [name, args] of configs) runs.push(await measure(name, args, levels, amountFor, upload));
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+  }
+  for (const run of runs) printRun(run);
+  const naive = runs[runs.length - 1]!;
+  console.log('\nRatios against the naive baseline (same run):\n');
+  for (const run of runs.slice(0, -1)) {
+    for (const [i, l] of run.levels.entries()) {
+      const base = naive.levels[i]!;
+      console.log(
+        `${run.name}, ${l.concurrency} clients: throughput Portoon / naive = ${(l.reqPerSec / base.reqPerSec).toFixed(2)}, ` +
+          `/healthz p99 naive / Portoon = ${(base.health.p99 / l.health.p99).toFixed(0)}`,
+      );
+    }
+  }
+}
+
+if (values['naive-server']) await runNaiveServer();
+else await main();
