@@ -8,7 +8,11 @@
  * in the request handler, so inference runs on the event loop. Same photo, style, levels and
  * request counts. Ratios: Portoon req/s ÷ naive req/s, and naive /healthz p99 ÷ Portoon's.
  *
- * Each level sends a bounded number of requests (default max(4, 2 × concurrency)), not a duration.
+ * Each level sends a bounded number of requests (default max(4, 2 × concurrency)), not a duration,
+ * after two unmeasured warm-up requests sent at once (so every worker has run). Latencies are
+ * nearest-rank percentiles of so few requests, so p95/p99 are close to the slowest request. Before
+ * each level the bench waits (up to 60 s) for the machine to be quiet, and reports as "other load"
+ * the cores used by processes other than the server and the bench during the level.
  *
  *   npm run bench:service -- [--models-dir dir] [--style cartoon] [--levels 1,2,4,8] [--requests-per-level n] [--photo path]
  */
@@ -191,6 +195,52 @@ function watchMemory(pid: number): () => number {
   };
 }
 
+/** CPU time in clock ticks (1/100 s): the whole machine's busy and total time, and one process's. */
+const TICK_MS = 10;
+function machineTicks(): { busy: number; total: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
+}
+function processTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime, stime
+}
+const benchTicks = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000 / TICK_MS;
+};
+
+/**
+ * CPU used over a period by processes other than the server and this bench, in cores. Other
+ * engineers' test runs on a 2-core machine would otherwise pass for a slow server.
+ */
+function watchOtherLoad(pid: number): () => number {
+  const m0 = machineTicks();
+  const s0 = processTicks(pid);
+  const b0 = benchTicks();
+  return () => {
+    const m1 = machineTicks();
+    const other = m1.busy - m0.busy - (processTicks(pid) - s0) - (benchTicks() - b0);
+    return Math.max(0, (other / Math.max(1, m1.total - m0.total)) * availableParallelism());
+  };
+}
+
+/** Waits (at most maxMs) until other processes use less than a quarter of a core over one second; returns the last reading. */
+async function waitForQuiet(pid: number, maxMs = 60_000): Promise<number> {
+  const until = performance.now() + maxMs;
+  for (;;) {
+    const stop = watchOtherLoad(pid);
+    await new Promise((done) => setTimeout(done, 1000));
+    const other = stop();
+    if (other < 0.25 || performance.now() > until) return other;
+  }
+}
+
 /** One GET /healthz on a fresh connection (like a load balancer's probe); latency in ms, NaN when it fails. */
 function probe(url: string): Promise<number> {
   const start = performance.now();
@@ -235,6 +285,8 @@ interface Level {
   statuses: Record<number, number>;
   errors: number;
   peakRssMb: number;
+  /** Cores used by other processes during the level. */
+  otherLoad: number;
   health: { p50: number; p99: number; max: number; count: number; failed: number };
 }
 
@@ -244,6 +296,9 @@ interface Upload {
 }
 
 async function runLevel(server: Server, concurrency: number, amount: number, upload: Upload): Promise<Level> {
+  const quiet = await waitForQuiet(server.pid);
+  if (quiet >= 0.25) console.log(`[${server.name}] other processes use ${quiet.toFixed(2)} cores; measuring anyway`);
+  const stopLoad = watchOtherLoad(server.pid);
   const stopMemory = watchMemory(server.pid);
   const stopHealth = watchHealth(server.url);
   const latencies: number[] = [];
@@ -270,6 +325,7 @@ async function runLevel(server: Server, concurrency: number, amount: number, upl
   const seconds = (performance.now() - start) / 1000;
   const health = await stopHealth();
   const peakRssMb = stopMemory();
+  const otherLoad = stopLoad();
   const ok = result['2xx'];
   return {
     concurrency,
@@ -284,6 +340,7 @@ async function runLevel(server: Server, concurrency: number, amount: number, upl
     statuses,
     errors: result.errors,
     peakRssMb,
+    otherLoad,
     health: {
       p50: percentile(health.latencies, 50),
       p99: percentile(health.latencies, 99),
@@ -294,9 +351,14 @@ async function runLevel(server: Server, concurrency: number, amount: number, upl
   };
 }
 
-/** One unmeasured request: creates sessions, fills caches, and checks the answer is an image. */
+/** Unmeasured requests, two at once (so every worker runs once): creates sessions, grows the arenas, checks the answer is an image. */
 async function warmUp(server: Server, upload: Upload): Promise<number> {
   const start = performance.now();
+  await Promise.all([warmUpOne(server, upload), warmUpOne(server, upload)]);
+  return performance.now() - start;
+}
+
+async function warmUpOne(server: Server, upload: Upload): Promise<void> {
   const res = await fetch(`${server.url}/api/v1/cartoon`, { method: 'POST', body: upload.body, headers: upload.headers });
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (res.status !== 200 || !res.headers.get('content-type')?.startsWith('image/')) {
@@ -304,7 +366,6 @@ async function warmUp(server: Server, upload: Upload): Promise<number> {
       `${server.name}: warm-up answered ${res.status} ${res.headers.get('content-type')}: ${new TextDecoder().decode(bytes.slice(0, 300))}`,
     );
   }
-  return performance.now() - start;
 }
 
 interface Run {
@@ -322,14 +383,14 @@ async function measure(name: string, args: string[], levels: number[], amountFor
     const warmUpMs = await warmUp(server, upload);
     const idleRssMb = procStatus(server.pid).rss;
     console.log(
-      `[${name}] pid ${server.pid} ${server.url}, warm-up request ${(warmUpMs / 1000).toFixed(1)} s, RSS ${idleRssMb.toFixed(0)} MB`,
+      `[${name}] pid ${server.pid} ${server.url}, warm-up (2 requests at once) ${(warmUpMs / 1000).toFixed(1)} s, RSS ${idleRssMb.toFixed(0)} MB`,
     );
     const results: Level[] = [];
     for (const c of levels) {
       const level = await runLevel(server, c, amountFor(c), upload);
       console.log(
         `[${name}] c=${c}: ${level.ok}/${level.requests} ok in ${level.seconds.toFixed(1)} s, p50 ${(level.p50 / 1000).toFixed(1)} s, ` +
-          `/healthz p99 ${level.health.p99.toFixed(0)} ms, peak RSS ${level.peakRssMb.toFixed(0)} MB`,
+          `/healthz p99 ${level.health.p99.toFixed(0)} ms, peak RSS ${level.peakRssMb.toFixed(0)} MB, other load ${level.otherLoad.toFixed(2)} cores`,
       );
       results.push(level);
     }
@@ -348,13 +409,13 @@ const ms0 = (ms: number): string => (Number.isFinite(ms) ? ms.toFixed(0) : '-');
 function printRun(run: Run): void {
   console.log(
     `\n### ${run.name}\n\nRSS after warm-up ${run.idleRssMb.toFixed(0)} MB, after the last level ${run.endRssMb.toFixed(0)} MB; ` +
-      `warm-up request ${s(run.warmUpMs)} s.\n`,
+      `warm-up (2 requests at once) ${s(run.warmUpMs)} s.\n`,
   );
   console.log(
-    '| clients | requests | ok req/s | p50 s | p95 s | p99 s | non-2xx | errors | peak RSS MB | /healthz p50 ms | p99 ms | max ms |',
+    '| clients | requests | ok req/s | p50 s | p95 s | p99 s | non-2xx | errors | peak RSS MB | /healthz p50 ms | p99 ms | max ms | other load |',
   );
   console.log(
-    '| ------: | -------: | -------: | ----: | ----: | ----: | ------: | -----: | ----------: | --------------: | -----: | -----: |',
+    '| ------: | -------: | -------: | ----: | ----: | ----: | ------: | -----: | ----------: | --------------: | -----: | -----: | ---------: |',
   );
   for (const l of run.levels) {
     const non2xx =
@@ -367,7 +428,7 @@ function printRun(run: Run): void {
     const health = l.health.failed > 0 ? ` (${l.health.failed} failed)` : '';
     console.log(
       `| ${l.concurrency} | ${l.requests} | ${l.reqPerSec.toFixed(3)} | ${s(l.p50)} | ${s(l.p95)} | ${s(l.p99)} | ${non2xx} | ${l.errors} | ` +
-        `${l.peakRssMb.toFixed(0)} | ${ms0(l.health.p50)} | ${ms0(l.health.p99)}${health} | ${ms0(l.health.max)} |`,
+        `${l.peakRssMb.toFixed(0)} | ${ms0(l.health.p50)} | ${ms0(l.health.p99)}${health} | ${ms0(l.health.max)} | ${l.otherLoad.toFixed(2)} |`,
     );
   }
 }

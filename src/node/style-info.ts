@@ -2,6 +2,8 @@
 import type { Catalogue } from '../core/models/catalogue.js';
 import type { ModelStore } from './model-store.js';
 
+export const PROCEDURAL_LICENSE = 'MIT (Portoon, no model)';
+
 export interface StyleInfo {
   id: string;
   label: string;
@@ -24,7 +26,8 @@ export function describeStyles(catalogue: Catalogue, store: ModelStore): StyleIn
       description: style.description,
       models,
       installed: models.every((id) => store.isInstalled(id)),
-      licenses: [...new Set(entries.map((e) => e.license))],
+      // A procedural style is Portoon's own code, under Portoon's licence.
+      licenses: entries.length === 0 ? [PROCEDURAL_LICENSE] : [...new Set(entries.map((e) => e.license))],
       commercialUse: entries.every((e) => e.commercialUse),
     };
   });

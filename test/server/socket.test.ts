@@ -70,7 +70,15 @@ function rawUpload(base: string, fileBytes: number, chunked: boolean): Promise<R
       for (let offset = 0; offset < body.length && !responded && !req.destroyed; offset += 64 * 1024) {
         const chunk = body.subarray(offset, offset + 64 * 1024);
         sent += chunk.length;
-        if (!req.write(chunk)) await new Promise<void>((drained) => req.once('drain', drained).once('close', drained));
+        if (!req.write(chunk)) {
+          await new Promise<void>((drained) => {
+            const done = (): void => {
+              req.off('drain', done).off('close', done);
+              drained();
+            };
+            req.on('drain', done).on('close', done);
+          });
+        }
       }
       if (!responded && !req.destroyed) req.end();
     };
@@ -273,9 +281,17 @@ describeWithModels(MODELS)('service on a real socket', () => {
     hangUp.abort();
     expect(await pending).toBe('AbortError');
 
-    await expectIdle(5000);
-    console.info(`hang-up: worker free ${Math.round(performance.now() - abortedAt)} ms after the client went away`);
-    expect(performance.now() - abortedAt).toBeLessThan(5000);
+    // Cancellation is cooperative (the worker checks between model runs; a thread cannot be stopped
+    // inside onnxruntime), so the worker is free once the model call under way returns: a few seconds
+    // at most, where finishing the whole image would take several times longer.
+    await expectIdle(15_000);
+    const freedMs = performance.now() - abortedAt;
+    console.info(`hang-up: worker free ${Math.round(freedMs)} ms after the client went away`);
+    expect(freedMs).toBeLessThan(15_000);
+    // The image was stopped, not finished and thrown away.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metricValue(metrics, 'portoon_jobs_total{state="cancelled",style="anime"}')).toBe(1);
+    expect(metricValue(metrics, 'portoon_jobs_total{state="completed",style="anime"}')).toBeUndefined();
 
     const next = await cartoon(small, 'anime');
     expect(next.status).toBe(200);
