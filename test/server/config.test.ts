@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PortoonError } from '../../src/core/errors.js';
+import { resolveServerConfig, SERVER_SETTINGS, shownDefault, type SettingName } from '../../src/server/config.js';
+import { REPO_ROOT } from '../helpers/env.js';
+
+function codeOf(fn: () => unknown): { code: string; message: string } {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PortoonError);
+    return { code: (error as PortoonError).code, message: (error as PortoonError).message };
+  }
+  throw new Error('expected an error');
+}
+
+describe('service configuration', () => {
+  it('has documented defaults: loopback, port 8080, 10 MB uploads, bounded queue, rate limit on', () => {
+    const config = resolveServerConfig({}, {});
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 8080,
+      workers: 1,
+      maxUploadBytes: 10 * 1024 * 1024,
+      maxPixels: 50_000_000,
+      maxQueue: 8,
+      jobTimeoutMs: 120_000,
+      jobTtlMs: 900_000,
+      rateLimitPerMinute: 60,
+      apiKeys: [],
+      corsOrigins: [],
+      trustProxy: false,
+      shutdownGraceMs: 30_000,
+      logLevel: 'info',
+      styles: undefined,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads environment variables, and flags win over them', () => {
+    const env = { PORT: '9000', PORTOON_API_KEYS: 'a, b ,,c', PORTOON_STYLES: 'anime,cel', PORTOON_TRUST_PROXY: 'yes', PORTOON_MAX_UPLOAD_MB: '25' };
+    const fromEnv = resolveServerConfig({}, env);
+    expect(fromEnv).toMatchObject({ port: 9000, apiKeys: ['a', 'b', 'c'], styles: ['anime', 'cel'], trustProxy: true, maxUploadBytes: 25 * 1024 * 1024 });
+    expect(resolveServerConfig({ port: '9100' }, env).port).toBe(9100);
+  });
+
+  it('refuses bad values, naming the flag or variable', () => {
+    expect(codeOf(() => resolveServerConfig({ port: 'abc' }, {}))).toEqual({ code: 'E_BAD_OPTION', message: '--port: expected an integer from 0 to 65535, got "abc"' });
+    expect(codeOf(() => resolveServerConfig({}, { PORT: '70000' })).message).toMatch(/^PORT: /);
+    expect(codeOf(() => resolveServerConfig({ workers: '0' }, {})).message).toMatch(/^--workers: /);
+    expect(codeOf(() => resolveServerConfig({}, { PORTOON_TRUST_PROXY: 'maybe' })).message).toMatch(/^PORTOON_TRUST_PROXY: expected true or false/);
+    expect(codeOf(() => resolveServerConfig({ logLevel: 'loud' }, {})).message).toMatch(/^--log-level: expected one of fatal/);
+    expect(codeOf(() => resolveServerConfig({ maxUploadMb: '1.5' }, {})).code).toBe('E_BAD_OPTION');
+  });
+
+  it('the README configuration table lists every setting with its flag, variable and default', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\|\s*`(--[a-z-]+)`\s*\|\s*`([A-Z_]+)`\s*\|\s*(.+?)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
+      flag: m[1]!,
+      env: m[2]!,
+      shown: m[3]!,
+      help: m[4]!,
+    }));
+    const expected = (Object.keys(SERVER_SETTINGS) as SettingName[]).map((name) => ({
+      flag: SERVER_SETTINGS[name].flag,
+      env: SERVER_SETTINGS[name].env,
+      shown: shownDefault(name),
+      help: SERVER_SETTINGS[name].help,
+    }));
+    expect(rows).toEqual(expected);
+  });
+});
