@@ -19,6 +19,8 @@ export interface InProcessQueueOptions {
   ttlMs?: number;
   /** Most finished jobs kept at once; the oldest are forgotten first. Default 256. */
   maxFinished?: number;
+  /** Most bytes of finished results kept at once; the oldest are forgotten first. Default 512 MiB. */
+  maxResultBytes?: number;
   /** Called once when a job reaches a final state (metrics, logs). */
   onFinished?: (status: JobStatus, runMs: number) => void;
 }
@@ -58,6 +60,7 @@ export class InProcessQueue implements JobQueue {
       timeoutMs: options.timeoutMs ?? 120_000,
       ttlMs: options.ttlMs ?? 900_000,
       maxFinished: options.maxFinished ?? 256,
+      maxResultBytes: options.maxResultBytes ?? 512 * 1024 * 1024,
     });
     this.#onFinished = options.onFinished;
   }
@@ -148,8 +151,7 @@ export class InProcessQueue implements JobQueue {
     const job = this.#jobs.get(id);
     if (!job) return;
     if (!isFinished(job.status.state)) await this.cancel(id);
-    clearTimeout(job.expiry);
-    this.#jobs.delete(id);
+    this.#forget(job);
   }
 
   async counts(): Promise<QueueCounts> {
@@ -236,19 +238,30 @@ export class InProcessQueue implements JobQueue {
     if (state === 'completed') job.status.overall = 1;
     job.input = undefined;
     if (state === 'completed') this.#runEstimateMs = 0.7 * this.#runEstimateMs + 0.3 * runMs;
-    job.expiry = setTimeout(() => this.#jobs.delete(job.status.id), this.#options.ttlMs);
+    job.expiry = setTimeout(() => this.#forget(job), this.#options.ttlMs);
     job.expiry.unref();
     this.#evictOldFinished();
     this.#onFinished?.(snapshot(job), runMs);
     job.markDone();
   }
 
+  /** Keeps finished jobs within the count and memory budgets, forgetting the oldest first (never the newest). */
   #evictOldFinished(): void {
     const finished = [...this.#jobs.values()].filter((job) => isFinished(job.status.state));
-    for (const oldest of finished.slice(0, Math.max(0, finished.length - this.#options.maxFinished))) {
-      clearTimeout(oldest.expiry);
-      this.#jobs.delete(oldest.status.id);
+    let bytes = finished.reduce((sum, job) => sum + (job.result?.image.byteLength ?? 0), 0);
+    let count = finished.length;
+    for (const oldest of finished.slice(0, -1)) {
+      if (count <= this.#options.maxFinished && bytes <= this.#options.maxResultBytes) break;
+      bytes -= oldest.result?.image.byteLength ?? 0;
+      count -= 1;
+      this.#forget(oldest);
     }
+  }
+
+  #forget(job: Job): void {
+    clearTimeout(job.expiry);
+    job.result = undefined;
+    this.#jobs.delete(job.status.id);
   }
 }
 

@@ -106,6 +106,14 @@ export const SERVER_SETTINGS = {
     min: 1,
     help: 'Seconds a finished async job and its result are kept.',
   },
+  resultMemoryMb: {
+    flag: '--result-memory-mb',
+    env: 'PORTOON_RESULT_MEMORY_MB',
+    kind: 'int',
+    default: 512,
+    min: 1,
+    help: 'Memory for finished job results; beyond it the oldest are forgotten first.',
+  },
   rateLimit: {
     flag: '--rate-limit',
     env: 'PORTOON_RATE_LIMIT',
@@ -177,6 +185,7 @@ export interface ServerConfig {
   maxQueue: number;
   jobTimeoutMs: number;
   jobTtlMs: number;
+  resultMemoryBytes: number;
   rateLimitPerMinute: number;
   apiKeys: readonly string[];
   corsOrigins: readonly string[];
@@ -275,6 +284,7 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     maxQueue: readInt('maxQueue', flags, env),
     jobTimeoutMs: readInt('jobTimeout', flags, env) * 1000,
     jobTtlMs: readInt('jobTtl', flags, env) * 1000,
+    resultMemoryBytes: readInt('resultMemoryMb', flags, env) * 1024 * 1024,
     rateLimitPerMinute: readInt('rateLimit', flags, env),
     apiKeys: Object.freeze(parseList('apiKeys', flags, env) ?? []),
     corsOrigins: Object.freeze(parseList('corsOrigins', flags, env) ?? []),

@@ -112,7 +112,8 @@ export function registerErrorHandling(app: FastifyInstance, options: { maxUpload
       request.log.info({ code: mapped.code, message: mapped.message }, 'request refused');
     }
     const reason =
-      REJECTION_BY_CODE[mapped.code] ?? (mapped.status === 400 ? 'bad_request' : mapped.status === 415 || mapped.status === 422 ? 'bad_input' : undefined);
+      REJECTION_BY_CODE[mapped.code] ??
+      (mapped.status === 400 ? 'bad_request' : mapped.status === 415 || mapped.status === 422 ? 'bad_input' : undefined);
     if (reason) options.metrics.reject(reason);
     return sendError(reply, mapped);
   });

@@ -47,12 +47,13 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
       throw new PortoonError('E_UNKNOWN_STYLE', `--styles: unknown style "${id}"; known styles: ${[...known].join(', ')}`);
     }
   }
-  let queue: JobQueue | undefined;
+  // The queue depth gauge reads the queue, and the queue reports finished jobs to the metrics.
   const metrics = new ServiceMetrics(() => queue);
-  queue = new InProcessQueue(portoon, {
+  const queue: JobQueue = new InProcessQueue(portoon, {
     maxQueued: config.maxQueue,
     timeoutMs: config.jobTimeoutMs,
     ttlMs: config.jobTtlMs,
+    maxResultBytes: config.resultMemoryBytes,
     onFinished: (status, runMs) => metrics.observeJob(status, runMs),
   });
   const readiness: Readiness = { ready: false, reason: 'Loading models' };

@@ -14,7 +14,11 @@ export async function multipart(
   const form = new FormData();
   for (const [name, value] of Array.isArray(fields) ? fields : Object.entries(fields)) form.append(name, value);
   for (const file of files) {
-    form.append(file.field ?? 'image', new Blob([file.bytes], { type: file.type ?? 'application/octet-stream' }), file.filename ?? 'photo.jpg');
+    form.append(
+      file.field ?? 'image',
+      new Blob([file.bytes], { type: file.type ?? 'application/octet-stream' }),
+      file.filename ?? 'photo.jpg',
+    );
   }
   const response = new Response(form);
   const payload = Buffer.from(await response.arrayBuffer());

@@ -14,7 +14,11 @@ export interface ServerProcess {
   logs(): string;
 }
 
-export async function startServerProcess(args: string[], env: Record<string, string> = {}, readyTimeoutMs = 120_000): Promise<ServerProcess> {
+export async function startServerProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  readyTimeoutMs = 120_000,
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
     env: { ...process.env, PORTOON_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

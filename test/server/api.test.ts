@@ -151,14 +151,24 @@ describeWithModels(MODELS)('HTTP API', () => {
       expectError(await post(app, { style: 'anime', maxSide: '3' }), 400, 'E_BAD_OPTION');
       expectError(await post(app, { style: 'anime', format: 'bmp' }), 400, 'E_BAD_OPTION');
       expectError(await post(app, { style: 'anime', background: 'purple' }), 400, 'E_BAD_OPTION');
-      expect(expectError(await post(app, { style: 'anime', strenght: '1' }), 400, 'E_BAD_OPTION').message).toBe('Unknown parameter "strenght"');
+      expect(expectError(await post(app, { style: 'anime', strenght: '1' }), 400, 'E_BAD_OPTION').message).toBe(
+        'Unknown parameter "strenght"',
+      );
       expect(expectError(await post(app, { style: 'anime' }, null), 400, 'E_BAD_OPTION').message).toMatch(/image/);
       expectError(await post(app, {}), 400, 'E_BAD_OPTION');
       const photo = readFileSync(PHOTO);
       const twoFiles = await multipart({ style: 'anime' }, { bytes: photo }, { bytes: photo, field: 'image2' });
-      expectError(await app.inject({ method: 'POST', url: '/api/v1/cartoon', payload: twoFiles.payload, headers: twoFiles.headers }), 400, 'E_BAD_OPTION');
+      expectError(
+        await app.inject({ method: 'POST', url: '/api/v1/cartoon', payload: twoFiles.payload, headers: twoFiles.headers }),
+        400,
+        'E_BAD_OPTION',
+      );
       const twice = await multipart({ style: 'anime' }, { bytes: photo }, { bytes: photo });
-      expectError(await app.inject({ method: 'POST', url: '/api/v1/cartoon', payload: twice.payload, headers: twice.headers }), 400, 'E_BAD_OPTION');
+      expectError(
+        await app.inject({ method: 'POST', url: '/api/v1/cartoon', payload: twice.payload, headers: twice.headers }),
+        400,
+        'E_BAD_OPTION',
+      );
       // Prototype-polluting field names are dropped or refused, never applied.
       const hostile = await multipart(
         [
@@ -176,7 +186,12 @@ describeWithModels(MODELS)('HTTP API', () => {
 
     it('415: not multipart, not an image, empty file', async () => {
       expectError(
-        await app.inject({ method: 'POST', url: '/api/v1/cartoon', payload: readFileSync(PHOTO), headers: { 'content-type': 'image/jpeg' } }),
+        await app.inject({
+          method: 'POST',
+          url: '/api/v1/cartoon',
+          payload: readFileSync(PHOTO),
+          headers: { 'content-type': 'image/jpeg' },
+        }),
         415,
         'E_UNSUPPORTED_FORMAT',
       );
@@ -190,7 +205,9 @@ describeWithModels(MODELS)('HTTP API', () => {
       const photo = readFileSync(GROUP);
       const truncated = photo.subarray(0, Math.floor(photo.length * 0.6));
       expectError(await post(app, { style: 'cel' }, { bytes: truncated }), 422, 'E_DECODE_FAILED');
-      expect(expectError(await post(app, { style: 'cel' }, { bytes: pngBomb(30_000, 30_000) }), 422, 'E_IMAGE_TOO_LARGE').message).toMatch(/MP/);
+      expect(expectError(await post(app, { style: 'cel' }, { bytes: pngBomb(30_000, 30_000) }), 422, 'E_IMAGE_TOO_LARGE').message).toMatch(
+        /MP/,
+      );
     });
 
     it('404 for unknown routes, in the same error shape', async () => {
@@ -348,7 +365,13 @@ describeWithModels(MODELS)('HTTP API limits', () => {
     expectError(await post(app, { style: 'cel' }), 401, 'E_UNAUTHORIZED');
     expect((await app.inject({ url: '/api/v1/styles', headers: { authorization: 'Bearer beta-key' } })).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/v1/styles', headers: { 'x-api-key': 'alpha-key' } })).statusCode).toBe(200);
-    expect((await post(app, { style: 'cel', maxSide: '64' }, { bytes: readFileSync(PHOTO) }, '/api/v1/cartoon', { authorization: 'Bearer alpha-key' })).statusCode).not.toBe(401);
+    expect(
+      (
+        await post(app, { style: 'cel', maxSide: '64' }, { bytes: readFileSync(PHOTO) }, '/api/v1/cartoon', {
+          authorization: 'Bearer alpha-key',
+        })
+      ).statusCode,
+    ).not.toBe(401);
     expect((await app.inject('/api/v1/info')).json()).toMatchObject({ authRequired: true });
     expect((await app.inject('/healthz')).statusCode).toBe(200);
   });

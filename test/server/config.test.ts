@@ -39,17 +39,34 @@ describe('service configuration', () => {
   });
 
   it('reads environment variables, and flags win over them', () => {
-    const env = { PORT: '9000', PORTOON_API_KEYS: 'a, b ,,c', PORTOON_STYLES: 'anime,cel', PORTOON_TRUST_PROXY: 'yes', PORTOON_MAX_UPLOAD_MB: '25' };
+    const env = {
+      PORT: '9000',
+      PORTOON_API_KEYS: 'a, b ,,c',
+      PORTOON_STYLES: 'anime,cel',
+      PORTOON_TRUST_PROXY: 'yes',
+      PORTOON_MAX_UPLOAD_MB: '25',
+    };
     const fromEnv = resolveServerConfig({}, env);
-    expect(fromEnv).toMatchObject({ port: 9000, apiKeys: ['a', 'b', 'c'], styles: ['anime', 'cel'], trustProxy: true, maxUploadBytes: 25 * 1024 * 1024 });
+    expect(fromEnv).toMatchObject({
+      port: 9000,
+      apiKeys: ['a', 'b', 'c'],
+      styles: ['anime', 'cel'],
+      trustProxy: true,
+      maxUploadBytes: 25 * 1024 * 1024,
+    });
     expect(resolveServerConfig({ port: '9100' }, env).port).toBe(9100);
   });
 
   it('refuses bad values, naming the flag or variable', () => {
-    expect(codeOf(() => resolveServerConfig({ port: 'abc' }, {}))).toEqual({ code: 'E_BAD_OPTION', message: '--port: expected an integer from 0 to 65535, got "abc"' });
+    expect(codeOf(() => resolveServerConfig({ port: 'abc' }, {}))).toEqual({
+      code: 'E_BAD_OPTION',
+      message: '--port: expected an integer from 0 to 65535, got "abc"',
+    });
     expect(codeOf(() => resolveServerConfig({}, { PORT: '70000' })).message).toMatch(/^PORT: /);
     expect(codeOf(() => resolveServerConfig({ workers: '0' }, {})).message).toMatch(/^--workers: /);
-    expect(codeOf(() => resolveServerConfig({}, { PORTOON_TRUST_PROXY: 'maybe' })).message).toMatch(/^PORTOON_TRUST_PROXY: expected true or false/);
+    expect(codeOf(() => resolveServerConfig({}, { PORTOON_TRUST_PROXY: 'maybe' })).message).toMatch(
+      /^PORTOON_TRUST_PROXY: expected true or false/,
+    );
     expect(codeOf(() => resolveServerConfig({ logLevel: 'loud' }, {})).message).toMatch(/^--log-level: expected one of fatal/);
     expect(codeOf(() => resolveServerConfig({ maxUploadMb: '1.5' }, {})).code).toBe('E_BAD_OPTION');
   });

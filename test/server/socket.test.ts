@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveServerConfig } from '../../src/server/config.js';
@@ -155,6 +156,8 @@ describeWithModels(MODELS)('service on a real socket', () => {
     const latencies: number[] = [];
     const healthStatuses: number[] = [];
     let bursting = true;
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
     const poller = (async () => {
       while (bursting) {
         const t0 = performance.now();
@@ -187,6 +190,7 @@ describeWithModels(MODELS)('service on a real socket', () => {
     const burstMs = performance.now() - started;
     bursting = false;
     await poller;
+    loopDelay.disable();
 
     expect(socketErrors).toEqual([]);
     const ok = outcomes.filter((o) => o?.status === 200);
@@ -204,9 +208,12 @@ describeWithModels(MODELS)('service on a real socket', () => {
     const p50 = percentile(latencies, 50);
     const p95 = percentile(latencies, 95);
     const max = Math.max(...latencies);
+    const slowest = [...latencies].sort((a, b) => b - a).slice(0, 5);
     console.info(
       `burst: ${ok.length}x200 ${busy.length}x503 in ${Math.round(burstMs)} ms; /healthz x${latencies.length} ` +
-        `p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+        `p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${max.toFixed(1)} ms ` +
+        `(slowest ${slowest.map((ms) => ms.toFixed(0)).join(', ')}); event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, ` +
+        `max ${(loopDelay.max / 1e6).toFixed(1)} ms`,
     );
     expect(latencies.length).toBeGreaterThan(20);
     expect(healthStatuses.every((s) => s === 200)).toBe(true);
