@@ -1,7 +1,8 @@
 /**
  * Architecture rules: src/core is the platform-neutral engine (it runs in Node and in the browser),
  * so it may not import Node built-ins, native image/inference libraries or the adapters; and no
- * module may take part in an import cycle.
+ * module may take part in an import cycle. The engine and the job queues know nothing of the HTTP
+ * layer or the CLI.
  */
 module.exports = {
   forbidden: [
@@ -20,6 +21,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/core/' },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'engine-knows-no-service',
+      severity: 'error',
+      comment: 'The engine (src/core, src/node) and the job queues must not depend on the HTTP layer or the CLI',
+      from: { path: '^src/(core|node|queue)/' },
+      to: { path: '^src/(server|cli)/' },
+    },
+    {
+      name: 'queue-knows-no-http',
+      severity: 'error',
+      comment: 'Job queues are used by the service and by workers; they must not depend on fastify',
+      from: { path: '^src/queue/' },
+      to: { path: 'node_modules/(fastify|@fastify)/' },
     },
     {
       name: 'no-cycles',

@@ -160,6 +160,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     limits: { fileSize: config.maxUploadBytes, files: 1, fields: 16, fieldSize: 1024, parts: 17, headerPairs: 64 },
   });
   await app.register(swagger, {
+    // Shared schemas keep their names (PortoonError, JobStatus) in the document instead of def-0, def-1.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {
