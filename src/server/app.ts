@@ -84,6 +84,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestTimeout: 120_000,
     connectionTimeout: 0,
     keepAliveTimeout: 5_000,
+    // While shutting down, requests on open connections reach the routes, which answer in the API's
+    // error format (E_CLOSED / E_NOT_READY, with Retry-After) instead of a bare 503.
+    return503OnClosing: false,
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -91,6 +94,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  // Once shutting down, responses to requests already under way close their connection: an idle
+  // keep-alive connection would otherwise hold the shutdown open for up to keepAliveTimeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
   registerErrorHandling(app, { maxUploadBytes: config.maxUploadBytes, metrics });
   app.addSchema(errorSchema);

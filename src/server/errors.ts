@@ -99,6 +99,8 @@ export function sendError(reply: FastifyReply, error: PortoonError, retryAfter?:
     const seconds = retryAfter ?? (typeof error.details.retryAfter === 'number' ? error.details.retryAfter : 5);
     if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(seconds));
   }
+  // A refused upload is usually not read to its end: close the connection rather than drain the rest.
+  if (error.code === 'E_FILE_TOO_LARGE') reply.header('connection', 'close');
   const body: ErrorBody = { error: { code: error.code, message } };
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
@@ -106,6 +108,11 @@ export function sendError(reply: FastifyReply, error: PortoonError, retryAfter?:
 export function registerErrorHandling(app: FastifyInstance, options: { maxUploadBytes: number; metrics: ServiceMetrics }): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toHttpError(error, options.maxUploadBytes);
+    if (reply.raw.destroyed || request.raw.destroyed) {
+      // The client hung up (its work was cancelled): nothing to answer, and nothing went wrong here.
+      request.log.info({ code: mapped.code }, 'client went away');
+      return reply;
+    }
     if (mapped.status >= 500 && mapped.code !== 'E_QUEUE_FULL') {
       request.log.error({ err: error, code: mapped.code }, 'request failed');
     } else {

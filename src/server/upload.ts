@@ -3,6 +3,7 @@
  * plain object of fields, which the route's JSON schema then validates and coerces like any other
  * body; the photo's bytes are kept aside on the request.
  */
+import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { PortoonError } from '../core/errors.js';
 import { BACKGROUND_MODES } from '../core/pipeline.js';
@@ -98,13 +99,33 @@ export async function readMultipart(request: FastifyRequest): Promise<void> {
         part.file.resume();
         throw new PortoonError('E_BAD_OPTION', `Unexpected file in the field "${part.fieldname}"; send the photo in the field "image"`);
       }
-      request.upload = { bytes: await part.toBuffer(), filename: part.filename, mimetype: part.mimetype };
+      request.upload = { bytes: await readFilePart(request, part.file), filename: part.filename, mimetype: part.mimetype };
       fields.image = part.filename || 'upload';
     } else {
       fields[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
     }
   }
   request.body = fields;
+}
+
+/**
+ * Buffers the photo, refusing it (413) the moment it passes the upload limit. `part.toBuffer()` only
+ * fails at the end of the part: past the limit busboy reads on and discards until the body ends, so
+ * an endless or huge body without Content-Length would hold the request for as long as it is sent.
+ * Destroying the file stream stops the parsing.
+ */
+function readFilePart(request: FastifyRequest, file: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    file.on('data', (chunk: Buffer) => chunks.push(chunk));
+    file.once('limit', () => {
+      chunks.length = 0;
+      reject(new request.server.multipartErrors.RequestFileTooLargeError());
+      file.destroy();
+    });
+    file.once('end', () => resolve(Buffer.concat(chunks)));
+    file.once('error', reject);
+  });
 }
 
 /** Turns validated fields into an engine request. */

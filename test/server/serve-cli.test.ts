@@ -115,10 +115,14 @@ describeWithModels(['whitebox-cartoon'])('portoon serve as a process', () => {
 
     const response = await inFlight;
     expect(response.status).toBe(200);
+    // The connection is not kept alive past the shutdown (it would hold the exit back).
+    expect(response.headers.get('connection')).toBe('close');
     const meta = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 1280, 960]);
+    const answeredAt = performance.now();
 
     expect(await exited).toBe(0);
+    expect(performance.now() - answeredAt).toBeLessThan(10_000);
     const logs = server!.logs();
     expect(logs).toContain('shutting down');
     expect(logs).toContain('"msg":"stopped"');
