@@ -108,7 +108,8 @@ export function sendError(reply: FastifyReply, error: PortoonError, retryAfter?:
 export function registerErrorHandling(app: FastifyInstance, options: { maxUploadBytes: number; metrics: ServiceMetrics }): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toHttpError(error, options.maxUploadBytes);
-    if (reply.raw.destroyed || request.raw.destroyed) {
+    // (`request.raw.destroyed` is true once the body has been read; only the socket tells a hang-up.)
+    if (request.raw.socket?.destroyed) {
       // The client hung up (its work was cancelled): nothing to answer, and nothing went wrong here.
       request.log.info({ code: mapped.code }, 'client went away');
       return reply;

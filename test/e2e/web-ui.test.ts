@@ -2,9 +2,10 @@
  * The web UI in a real browser (Debian's Chromium through playwright-core) against the real server as
  * a process, which serves the built UI from dist/web (`npm run build` first). A user's whole path:
  * choose a photo, see every style previewed on it, pick a style, set the strength with the keyboard,
- * render with progress, compare before/after, download; what happens with files that are not photos,
- * with the server's own errors and with no network; an API key prompt; a phone-sized screen.
- * Screenshots land in test-output/screenshots/.
+ * render with progress, compare before/after, download, cancel; what happens with files that are not
+ * photos, with the server's own errors, a busy server (503 + Retry-After) and no network; keyboard-only
+ * use; an API key prompt; styles whose models are missing; a phone-sized screen.
+ * Screenshots land in test-output/screenshots/ (look at them after UI changes).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';

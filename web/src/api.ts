@@ -78,10 +78,13 @@ export class ApiError extends Error {
   }
 }
 
+/** Told when the server is busy and the request will be retried after `seconds`. */
+export type BusyListener = (seconds: number, error: ApiError) => void;
+
 export interface ApiClientOptions {
   /** Returns the API key to send as a bearer token, if the user entered one. */
   apiKey: () => string | null;
-  /** How many times a busy answer (503/429) is retried before giving up. Default 6. */
+  /** How many times a busy answer (503/429) is retried before giving up. Default 10. */
   busyRetries?: number;
   /** Upper bound on one wait between retries, whatever Retry-After says. Default 15 s. */
   maxRetryWaitMs?: number;
@@ -94,7 +97,7 @@ export class ApiClient {
   private readonly maxRetryWaitMs: number;
 
   constructor(private readonly options: ApiClientOptions) {
-    this.busyRetries = options.busyRetries ?? 6;
+    this.busyRetries = options.busyRetries ?? 10;
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? 15_000;
   }
 
@@ -125,12 +128,12 @@ export class ApiClient {
     return imageResult(response);
   }
 
-  createJob(image: Blob, fileName: string, options: CartoonOptions, signal?: AbortSignal): Promise<JobCreated> {
-    return this.json<JobCreated>('/api/v1/jobs', () => ({
-      method: 'POST',
-      body: toFormData(image, fileName, options),
-      signal: signal ?? null,
-    }));
+  createJob(image: Blob, fileName: string, options: CartoonOptions, signal?: AbortSignal, onBusy?: BusyListener): Promise<JobCreated> {
+    return this.json<JobCreated>(
+      '/api/v1/jobs',
+      () => ({ method: 'POST', body: toFormData(image, fileName, options), signal: signal ?? null }),
+      onBusy,
+    );
   }
 
   job(id: string, signal?: AbortSignal): Promise<JobStatus> {
@@ -146,8 +149,8 @@ export class ApiClient {
     await this.send(`/api/v1/jobs/${encodeURIComponent(id)}`, () => ({ method: 'DELETE' }));
   }
 
-  private async json<T>(path: string, init: () => RequestInit): Promise<T> {
-    const response = await this.send(path, init);
+  private async json<T>(path: string, init: () => RequestInit, onBusy?: BusyListener): Promise<T> {
+    const response = await this.send(path, init, onBusy);
     return (await response.json()) as T;
   }
 
@@ -155,7 +158,7 @@ export class ApiClient {
    * Sends a request (built afresh for each attempt, since a FormData body cannot be replayed safely
    * everywhere) and retries while the server says it is busy.
    */
-  private async send(path: string, init: () => RequestInit): Promise<Response> {
+  private async send(path: string, init: () => RequestInit, onBusy?: BusyListener): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const request = init();
       let response: Response;
@@ -170,8 +173,9 @@ export class ApiClient {
       const busy = response.status === 503 || response.status === 429;
       // E_MODEL_MISSING is a 503 too, but waiting does not install a model.
       if (!busy || error.code === 'E_MODEL_MISSING' || attempt >= this.busyRetries) throw error;
-      const seconds = error.retryAfter ?? Math.min(2 ** attempt, 8);
-      await sleep(Math.min(seconds * 1000, this.maxRetryWaitMs), request.signal ?? undefined);
+      const waitMs = Math.min((error.retryAfter ?? Math.min(2 ** attempt, 8)) * 1000, this.maxRetryWaitMs);
+      onBusy?.(Math.ceil(waitMs / 1000), error);
+      await sleep(waitMs, request.signal ?? undefined);
     }
   }
 

@@ -36,9 +36,14 @@ export class AuthPanel {
     this.syncForget();
   }
 
-  /** Shows the key field with the server's message; resolves once the user has saved a key. */
-  request(message: string): Promise<void> {
-    this.note.textContent = loadApiKey() ? `${message} The key you entered was not accepted.` : message;
+  /**
+   * Shows the key field; resolves once the user has saved a key. The server's own message is written
+   * for developers (it names headers), so the user gets a plain sentence and the server's in the tooltip.
+   */
+  request(serverMessage = ''): Promise<void> {
+    this.note.textContent = loadApiKey() ? 'That API key was not accepted. Check it and try again.' : 'This server needs an API key.';
+    if (serverMessage) this.note.title = serverMessage;
+    else this.note.removeAttribute('title');
     this.root.hidden = false;
     this.input.focus();
     return new Promise((resolve) => this.waiting.push(resolve));

@@ -90,8 +90,9 @@ export class Gallery {
     const thumb = h('span', { class: 'thumb', 'aria-hidden': 'true' }, h('span', { class: 'thumb-initial' }, style.label.slice(0, 1)));
     const status = h('span', { class: 'style-status' }, style.installed ? '' : 'Not installed');
     status.hidden = style.installed;
+    const licence = style.licenses.length > 0 ? ` Licence: ${style.licenses.join('; ')}.` : '';
     const description = style.installed
-      ? style.description
+      ? `${style.description}${licence}`
       : `${style.description} Not available: its model is not installed on this server.`;
     const root = h(
       'label',

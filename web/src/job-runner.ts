@@ -3,8 +3,15 @@
  * then fetch the result. Aborting the signal cancels the job on the server too, so a cancelled render
  * stops using a worker.
  */
-import { ApiError, type ApiClient, type CartoonOptions, type ImageResult, type JobStatus } from './api.js';
+import { ApiError, type ApiClient, type BusyListener, type CartoonOptions, type ImageResult, type JobStatus } from './api.js';
 import { sleep } from './sleep.js';
+
+export interface JobListeners {
+  /** Each status polled, for the progress display. */
+  onStatus: (status: JobStatus) => void;
+  /** The server's queue is full; the submission is retried after `seconds`. */
+  onBusy: BusyListener;
+}
 
 export interface JobOutcome {
   result: ImageResult;
@@ -16,16 +23,16 @@ export async function runJob(
   image: Blob,
   fileName: string,
   options: CartoonOptions,
-  onStatus: (status: JobStatus) => void,
+  listeners: JobListeners,
   signal: AbortSignal,
 ): Promise<JobOutcome> {
-  const job = await api.createJob(image, fileName, options, signal);
+  const job = await api.createJob(image, fileName, options, signal, listeners.onBusy);
   const cancel = (): void => void api.cancelJob(job.id).catch(() => undefined);
   signal.addEventListener('abort', cancel, { once: true });
   try {
     for (let polls = 0; ; polls++) {
       const status = await api.job(job.id, signal);
-      onStatus(status);
+      listeners.onStatus(status);
       if (status.state === 'completed') {
         signal.removeEventListener('abort', cancel);
         return { result: await api.jobResult(job.id, signal), status };

@@ -126,9 +126,18 @@ function applyStyles(styles: StyleInfo[]): void {
   if (!photo) startSamplePreviews();
 }
 
+/** Samples are the same for every photo: fetched once, then reused when the gallery goes back to them. */
+const samples = new Map<string, Blob>();
+
 function startSamplePreviews(): void {
   const ids = gallery.previewOrder().filter((id) => gallery.sampleUrl(id));
-  void previews.start('sample', ids, (style, signal) => api.stylePreview(gallery.sampleUrl(style) ?? '', signal));
+  void previews.start('sample', ids, async (style, signal) => {
+    const cached = samples.get(style);
+    if (cached) return cached;
+    const blob = await api.stylePreview(gallery.sampleUrl(style) ?? '', signal);
+    samples.set(style, blob);
+    return blob;
+  });
 }
 
 function startPhotoPreviews(source: PreviewSource): void {
@@ -142,7 +151,7 @@ async function loadService(): Promise<void> {
   try {
     const info = await withAuth(() => api.info());
     applyInfo(info);
-    if (info.authRequired && !loadApiKey()) await auth.request('This server needs an API key.');
+    if (info.authRequired && !loadApiKey()) await auth.request();
     applyStyles(await withAuth(() => api.styles()));
   } catch (error) {
     showError(error);
@@ -193,7 +202,23 @@ async function onPreviewFailure(error: ApiError): Promise<void> {
     if (photo) startPhotoPreviews(await previewSource(photo.file));
     return;
   }
+  // The server cannot use this photo (too large, not an image, damaged): no style will do better.
+  discardPhoto();
   showError(error);
+}
+
+/** Back to the empty drop zone, as before any photo was chosen. */
+function discardPhoto(): void {
+  render?.abort();
+  previews.stop();
+  clearResult();
+  if (photo?.url) URL.revokeObjectURL(photo.url);
+  photo = null;
+  viewer.hidden = true;
+  dropzone.hidden = false;
+  byId('gallery-hint').textContent = 'Add a photo to see every style on it.';
+  updateRunButton();
+  startSamplePreviews();
 }
 
 /** On a phone the viewer is above the controls, off screen when the render ends: bring it into view. */
@@ -232,7 +257,14 @@ async function runRender(): Promise<void> {
   try {
     const options = controls.options(style);
     const { result, status } = await withAuth(() =>
-      runJob(api, current.file, current.file.name, options, (s) => progress.update(s), controller.signal),
+      runJob(
+        api,
+        current.file,
+        current.file.name,
+        options,
+        { onStatus: (s) => progress.update(s), onBusy: (seconds) => progress.busy(seconds) },
+        controller.signal,
+      ),
     );
     if (photo !== current) return;
     clearResult();

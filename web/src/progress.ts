@@ -25,6 +25,10 @@ export class ProgressView {
     this.render('Uploading the photo', 0);
   }
 
+  busy(seconds: number): void {
+    this.render(`The server is busy; trying again in ${seconds} s`, 0);
+  }
+
   update(status: JobStatus): void {
     if (status.state === 'queued') this.render('Waiting for a free worker', 0);
     else if (status.state === 'completed') this.render('Downloading the result', 1);
