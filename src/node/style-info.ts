@@ -14,6 +14,8 @@ export interface StyleInfo {
   licenses: string[];
   /** Every model's licence allows commercial use (procedural styles: yes). */
   commercialUse: boolean;
+  /** The strength used when a request gives none. */
+  defaultStrength: number;
 }
 
 export function describeStyles(catalogue: Catalogue, store: ModelStore): StyleInfo[] {
@@ -29,6 +31,7 @@ export function describeStyles(catalogue: Catalogue, store: ModelStore): StyleIn
       // A procedural style is Portoon's own code, under Portoon's licence.
       licenses: entries.length === 0 ? [PROCEDURAL_LICENSE] : [...new Set(entries.map((e) => e.license))],
       commercialUse: entries.every((e) => e.commercialUse),
+      defaultStrength: style.defaults.strength,
     };
   });
 }

@@ -95,6 +95,7 @@ export const styleSchema = {
     licenses: { type: 'array', items: { type: 'string' } },
     commercialUse: { type: 'boolean', description: "Every model's licence allows commercial use" },
     models: { type: 'array', items: { type: 'string' } },
+    defaultStrength: { type: 'number', minimum: 0, maximum: 1, description: 'The strength used when a request gives none' },
     previewUrl: { type: 'string', description: 'A small sample of the style' },
   },
 } as const;

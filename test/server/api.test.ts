@@ -86,6 +86,7 @@ describeWithModels(MODELS)('HTTP API', () => {
         expect(typeof style.description).toBe('string');
         expect((style.licenses as string[]).length).toBeGreaterThan(0);
         expect(typeof style.commercialUse).toBe('boolean');
+        expect(style.defaultStrength).toBe(1);
       }
       expect(styles.find((s) => s.id === 'cel')).toMatchObject({ commercialUse: true, models: [] });
       expect(styles.find((s) => s.id === 'anime')).toMatchObject({ commercialUse: false });

@@ -21,6 +21,8 @@ export interface StyleInfo {
   licenses: string[];
   commercialUse: boolean;
   models: string[];
+  /** The strength the style is made for (the slider starts there). */
+  defaultStrength?: number;
   previewUrl?: string;
 }
 

@@ -17,9 +17,14 @@ export interface ControlElements {
 
 export class Controls {
   private styles: readonly StyleInfo[] = [];
+  /** Until the user moves the strength slider, it follows the selected style's default. */
+  private strengthTouched = false;
 
   constructor(private readonly el: ControlElements) {
-    el.strength.addEventListener('input', () => this.sync());
+    el.strength.addEventListener('input', () => {
+      this.strengthTouched = true;
+      this.sync();
+    });
     el.mixWeight.addEventListener('input', () => this.sync());
     el.mixStyle.addEventListener('change', () => this.sync());
     this.sync();
@@ -32,11 +37,17 @@ export class Controls {
     const options = styles.filter((s) => s.installed && s.id !== mainStyle).map((s) => h('option', { value: s.id }, s.label));
     this.el.mixStyle.replaceChildren(h('option', { value: '' }, 'No mix'), ...options);
     this.el.mixStyle.value = options.some((o) => o.value === current) ? current : '';
+    this.followDefaultStrength(mainStyle);
     this.sync();
   }
 
   mainStyleChanged(mainStyle: string): void {
     this.setStyles(this.styles, mainStyle);
+  }
+
+  private followDefaultStrength(mainStyle: string | null): void {
+    const preferred = this.styles.find((s) => s.id === mainStyle)?.defaultStrength;
+    if (!this.strengthTouched && preferred !== undefined) this.el.strength.value = String(preferred);
   }
 
   options(style: string): CartoonOptions {
