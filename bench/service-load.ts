@@ -8,11 +8,15 @@
  * in the request handler, so inference runs on the event loop. Same photo, style, levels and
  * request counts. Ratios: Portoon req/s ÷ naive req/s, and naive /healthz p99 ÷ Portoon's.
  *
+ * The three servers run side by side for the whole bench (idle, they use no CPU) and each level is
+ * measured on every design back to back, so load from other processes hits the designs alike.
  * Each level sends a bounded number of requests (default max(4, 2 × concurrency)), not a duration,
  * after two unmeasured warm-up requests sent at once (so every worker has run). Latencies are
  * nearest-rank percentiles of so few requests, so p95/p99 are close to the slowest request. Before
- * each level the bench waits (up to 60 s) for the machine to be quiet, and reports as "other load"
- * the cores used by processes other than the server and the bench during the level.
+ * each level the bench waits (up to 120 s) for the machine to be quiet, and reports as "other load"
+ * the cores used by processes other than the server and the bench during the level; a level with
+ * more than 0.25 cores of other load is measured again (--retries, default 2) and the quietest
+ * attempt kept.
  *
  *   npm run bench:service -- [--models-dir dir] [--style cartoon] [--levels 1,2,4,8] [--requests-per-level n] [--photo path]
  */
@@ -41,7 +45,9 @@ const { values } = parseArgs({
     'requests-per-level': { type: 'string' },
     'max-queue': { type: 'string', default: '16' },
     /** Hard stop for the whole run. */
-    'time-limit-min': { type: 'string', default: '30' },
+    'time-limit-min': { type: 'string', default: '40' },
+    /** Extra attempts at a level when other processes used more than a quarter of a core during it. */
+    retries: { type: 'string', default: '2' },
     /** Internal: run the naive baseline server in this process. */
     'naive-server': { type: 'boolean', default: false },
   },
@@ -75,6 +81,8 @@ async function runNaiveServer(): Promise<void> {
     const { image: output, report } = await engine.process(new Uint8Array(await image.arrayBuffer()), { style });
     send(res, 200, output, `image/${report.format}`);
   };
+  // No request timeout (queued requests wait minutes at 8 clients); every other setting is Node's
+  // default, as in a naive server, including the 5 s keep-alive timeout.
   const server = createServer({ requestTimeout: 0 }, (req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') return send(res, 200, '{"status":"ok"}');
     if (req.method === 'POST' && req.url === '/api/v1/cartoon') {
@@ -231,13 +239,13 @@ function watchOtherLoad(pid: number): () => number {
 }
 
 /** Waits (at most maxMs) until other processes use less than a quarter of a core over one second; returns the last reading. */
-async function waitForQuiet(pid: number, maxMs = 60_000): Promise<number> {
+async function waitForQuiet(pid: number, maxMs = 120_000): Promise<number> {
   const until = performance.now() + maxMs;
   for (;;) {
     const stop = watchOtherLoad(pid);
     await new Promise((done) => setTimeout(done, 1000));
     const other = stop();
-    if (other < 0.25 || performance.now() > until) return other;
+    if (other < MAX_OTHER_LOAD || performance.now() > until) return other;
   }
 }
 
@@ -284,6 +292,8 @@ interface Level {
   non2xx: number;
   statuses: Record<number, number>;
   errors: number;
+  /** Error codes or messages, counted. */
+  errorKinds: Record<string, number>;
   peakRssMb: number;
   /** Cores used by other processes during the level. */
   otherLoad: number;
@@ -297,13 +307,16 @@ interface Upload {
 
 async function runLevel(server: Server, concurrency: number, amount: number, upload: Upload): Promise<Level> {
   const quiet = await waitForQuiet(server.pid);
-  if (quiet >= 0.25) console.log(`[${server.name}] other processes use ${quiet.toFixed(2)} cores; measuring anyway`);
+  if (quiet >= MAX_OTHER_LOAD) console.log(`[${server.name}] other processes use ${quiet.toFixed(2)} cores; measuring anyway`);
   const stopLoad = watchOtherLoad(server.pid);
   const stopMemory = watchMemory(server.pid);
   const stopHealth = watchHealth(server.url);
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
+  const errorKinds: Record<string, number> = {};
   const start = performance.now();
+  // autocannon notices that the last request is done only on its once-a-second tick: time the level by its last answer.
+  let last = start;
   const result = await new Promise<autocannon.Result>((done, fail) => {
     const instance = autocannon(
       {
@@ -318,11 +331,17 @@ async function runLevel(server: Server, concurrency: number, amount: number, upl
       (error: unknown, res) => (error ? fail(error) : done(res)),
     );
     instance.on('response', (_client, status, _bytes, ms) => {
+      last = performance.now();
       latencies.push(ms);
       statuses[status] = (statuses[status] ?? 0) + 1;
     });
+    instance.on('reqError', (error: { code?: string; message?: string }) => {
+      last = performance.now();
+      const kind = error.code ?? error.message ?? 'unknown';
+      errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+    });
   });
-  const seconds = (performance.now() - start) / 1000;
+  const seconds = (last - start) / 1000;
   const health = await stopHealth();
   const peakRssMb = stopMemory();
   const otherLoad = stopLoad();
@@ -339,6 +358,7 @@ async function runLevel(server: Server, concurrency: number, amount: number, upl
     non2xx: result.non2xx,
     statuses,
     errors: result.errors,
+    errorKinds,
     peakRssMb,
     otherLoad,
     health: {
@@ -376,8 +396,22 @@ interface Run {
   endRssMb: number;
 }
 
-async function measure(name: string, args: string[], levels: number[], amountFor: (c: number) => number, upload: Upload): Promise<Run> {
-  console.log(`\n[${name}] starting`);
+/** Other processes may use at most this many cores during a level before it is measured again. */
+const MAX_OTHER_LOAD = 0.25;
+const maxRetries = Number(values.retries);
+const timeLimitMs = Number(values['time-limit-min']) * 60_000;
+const started = performance.now();
+/** Retries stop once half the time limit is spent, so the run always finishes. */
+const retriesAllowed = (): boolean => performance.now() - started < timeLimitMs / 2;
+
+interface Started {
+  server: Server;
+  run: Run;
+}
+
+/** Starts one server and warms it up. */
+async function start(name: string, args: string[], upload: Upload): Promise<Started> {
+  console.log(`[${name}] starting`);
   const server = await startServer(name, args);
   try {
     const warmUpMs = await warmUp(server, upload);
@@ -385,21 +419,31 @@ async function measure(name: string, args: string[], levels: number[], amountFor
     console.log(
       `[${name}] pid ${server.pid} ${server.url}, warm-up (2 requests at once) ${(warmUpMs / 1000).toFixed(1)} s, RSS ${idleRssMb.toFixed(0)} MB`,
     );
-    const results: Level[] = [];
-    for (const c of levels) {
-      const level = await runLevel(server, c, amountFor(c), upload);
-      console.log(
-        `[${name}] c=${c}: ${level.ok}/${level.requests} ok in ${level.seconds.toFixed(1)} s, p50 ${(level.p50 / 1000).toFixed(1)} s, ` +
-          `/healthz p99 ${level.health.p99.toFixed(0)} ms, peak RSS ${level.peakRssMb.toFixed(0)} MB, other load ${level.otherLoad.toFixed(2)} cores`,
-      );
-      results.push(level);
-    }
-    return { name, idleRssMb, warmUpMs, levels: results, endRssMb: procStatus(server.pid).rss };
+    return { server, run: { name, idleRssMb, warmUpMs, levels: [], endRssMb: NaN } };
   } catch (error) {
     console.error(`[${name}] failed; server log tail:\n${server.logs().slice(-4000)}`);
     throw error;
-  } finally {
-    await server.stop();
+  }
+}
+
+/** One level on one server; measured again while other processes took a share of the cores (time allowing), keeping the quietest attempt. */
+async function measureLevel({ server, run }: Started, c: number, amount: number, upload: Upload): Promise<void> {
+  try {
+    let attempt = await runLevel(server, c, amount, upload);
+    let level = attempt;
+    for (let retry = 0; retry < maxRetries && attempt.otherLoad > MAX_OTHER_LOAD && retriesAllowed(); retry++) {
+      console.log(`[${run.name}] c=${c}: other processes used ${attempt.otherLoad.toFixed(2)} cores; measuring again`);
+      attempt = await runLevel(server, c, amount, upload);
+      if (attempt.otherLoad < level.otherLoad) level = attempt;
+    }
+    console.log(
+      `[${run.name}] c=${c}: ${level.ok}/${level.requests} ok in ${level.seconds.toFixed(1)} s, p50 ${(level.p50 / 1000).toFixed(1)} s, ` +
+        `/healthz p99 ${level.health.p99.toFixed(0)} ms, peak RSS ${level.peakRssMb.toFixed(0)} MB, other load ${level.otherLoad.toFixed(2)} cores`,
+    );
+    run.levels.push(level);
+  } catch (error) {
+    console.error(`[${run.name}] failed; server log tail:\n${server.logs().slice(-4000)}`);
+    throw error;
   }
 }
 
@@ -425,9 +469,11 @@ function printRun(run: Run): void {
             .filter(([code]) => !code.startsWith('2'))
             .map(([code, n]) => `${n}×${code}`)
             .join(', ')})`;
+    const kinds = Object.entries(l.errorKinds).map(([kind, n]) => `${n}×${kind}`);
+    const errors = l.errors === 0 ? '0' : `${l.errors}${kinds.length > 0 ? ` (${kinds.join(', ')})` : ''}`;
     const health = l.health.failed > 0 ? ` (${l.health.failed} failed)` : '';
     console.log(
-      `| ${l.concurrency} | ${l.requests} | ${l.reqPerSec.toFixed(3)} | ${s(l.p50)} | ${s(l.p95)} | ${s(l.p99)} | ${non2xx} | ${l.errors} | ` +
+      `| ${l.concurrency} | ${l.requests} | ${l.reqPerSec.toFixed(3)} | ${s(l.p50)} | ${s(l.p95)} | ${s(l.p99)} | ${non2xx} | ${errors} | ` +
         `${l.peakRssMb.toFixed(0)} | ${ms0(l.health.p50)} | ${ms0(l.health.p99)}${health} | ${ms0(l.health.max)} | ${l.otherLoad.toFixed(2)} |`,
     );
   }
@@ -446,14 +492,11 @@ async function main(): Promise<void> {
     body: Buffer.from(await encoded.arrayBuffer()),
     headers: { 'content-type': encoded.headers.get('content-type')! },
   };
-  const deadline = setTimeout(
-    () => {
-      console.error(`time limit of ${values['time-limit-min']} min reached: stopping`);
-      for (const child of children) child.kill('SIGKILL');
-      process.exit(2);
-    },
-    Number(values['time-limit-min']) * 60_000,
-  );
+  const deadline = setTimeout(() => {
+    console.error(`time limit of ${values['time-limit-min']} min reached: stopping`);
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(2);
+  }, timeLimitMs);
   deadline.unref();
   process.once('SIGINT', () => {
     for (const child of children) child.kill('SIGKILL');
@@ -473,12 +516,18 @@ async function main(): Promise<void> {
     ['Portoon, --workers 2 --threads 1', [...cli, ...common, '--workers', '2', '--threads', '1']],
     [`naive: inference on the event loop (${cores} threads)`, self],
   ];
-  const runs: Run[] = [];
+  // All servers run for the whole bench (idle ones use no CPU), and each level is measured on every
+  // design back to back, so bursts of load from other processes hit the designs alike.
+  const started: Started[] = [];
   try {
-    for (const [name, args] of configs) runs.push(await measure(name, args, levels, amountFor, upload));
+    for (const [name, args] of configs) started.push(await start(name, args, upload));
+    for (const c of levels) for (const each of started) await measureLevel(each, c, amountFor(c), upload);
+    for (const { server, run } of started) run.endRssMb = procStatus(server.pid).rss;
   } finally {
+    for (const { server } of started) await server.stop();
     for (const child of children) child.kill('SIGKILL');
   }
+  const runs = started.map(({ run }) => run);
   for (const run of runs) printRun(run);
   const naive = runs[runs.length - 1]!;
   console.log('\nRatios against the naive baseline (same run):\n');
