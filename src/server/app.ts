@@ -224,9 +224,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       root: deps.webRoot,
       prefix: '/',
       wildcard: false,
+      // Cache-Control is set below, per file type.
+      cacheControl: false,
       setHeaders: (response, path) => {
         // Vite puts a content hash in every asset name, so assets never change; the page itself may.
-        response.header('cache-control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+        response.setHeader('cache-control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     });
   } else {

@@ -321,6 +321,12 @@ describeWithModels(MODELS)('HTTP API', () => {
       expect(page.statusCode).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/html/);
       expect(page.body).not.toMatch(/(src|href)="(https?:)?\/\//);
+      expect(page.headers['cache-control']).toBe('no-cache');
+      // Vite's hashed assets never change: cached for good.
+      const asset = /src="(\/assets\/[^"]+\.js)"/.exec(page.body)?.[1];
+      expect(asset).toBeDefined();
+      const script = await app.inject(asset!);
+      expect([script.statusCode, script.headers['cache-control']]).toEqual([200, 'public, max-age=31536000, immutable']);
       expect(page.headers['content-security-policy']).toContain("default-src 'self'");
       expect(page.headers['x-content-type-options']).toBe('nosniff');
       expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
