@@ -1,7 +1,7 @@
 /** Sends a finished job's image with the report's key facts as headers. */
 import type { FastifyReply } from 'fastify';
 import { PortoonError } from '../core/errors.js';
-import type { JobResult, JobStatus } from '../queue/job-queue.js';
+import type { JobQueue, JobResult, JobStatus } from '../queue/job-queue.js';
 
 /** Headers a browser on another origin may read (see CORS). */
 export const REPORT_HEADERS = [
@@ -38,6 +38,21 @@ export function sendImage(reply: FastifyReply, result: JobResult, filename: stri
     .header('x-portoon-height', String(report.height))
     .header('x-portoon-ai-generated', 'true')
     .send(Buffer.from(result.image.buffer, result.image.byteOffset, result.image.byteLength));
+}
+
+/**
+ * Waits for an accepted job and returns its result, or throws the error it ended with. The job is
+ * forgotten afterwards either way: the caller is the only one who knows its id.
+ */
+export async function resultOf(queue: JobQueue, id: string, signal?: AbortSignal): Promise<JobResult> {
+  try {
+    const status = await queue.wait(id, signal);
+    const result = status.state === 'completed' ? await queue.result(id) : undefined;
+    if (!result) throw jobError(status);
+    return result;
+  } finally {
+    void queue.remove(id);
+  }
 }
 
 /** The error a failed or cancelled job ends with. */

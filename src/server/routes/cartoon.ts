@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { imageResponse, withErrors } from '../schemas.js';
-import { jobError, outputFilename, sendImage } from '../reply-image.js';
+import { outputFilename, resultOf, sendImage } from '../reply-image.js';
 import { submitUpload, type SubmitContext } from '../submit.js';
 import { cartoonBodySchema, readMultipart } from '../upload.js';
 import type { RouteOptions } from './route-options.js';
@@ -31,14 +31,8 @@ export function cartoonRoutes(app: FastifyInstance, context: SubmitContext, opti
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) hangUp.abort(new PortoonError('E_CLOSED', 'The client went away'));
       });
-      try {
-        const status = await context.queue.wait(job.id, hangUp.signal);
-        const result = status.state === 'completed' ? await context.queue.result(job.id) : undefined;
-        if (!result) throw jobError(status);
-        return sendImage(reply, result, outputFilename(request.upload?.filename, result.report.style, result.report.format));
-      } finally {
-        void context.queue.remove(job.id);
-      }
+      const result = await resultOf(context.queue, job.id, hangUp.signal);
+      return sendImage(reply, result, outputFilename(request.upload?.filename, result.report.style, result.report.format));
     },
   );
 }

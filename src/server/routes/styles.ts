@@ -4,8 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import type { StyleInfo } from '../../node/style-info.js';
 import { VERSION } from '../../node/version.js';
-import { isFinished } from '../../queue/job-queue.js';
-import { jobError } from '../reply-image.js';
+import { resultOf } from '../reply-image.js';
 import { styleSchema, withErrors } from '../schemas.js';
 import { assertStyleServed, type SubmitContext } from '../submit.js';
 import { PREVIEW_MAX_SIDE } from '../upload.js';
@@ -59,14 +58,7 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
       throw new PortoonError('E_NOT_FOUND', 'The preview photo of this server cannot be read', { cause: error });
     });
     const job = await context.queue.enqueue(photo, { style, maxSide: PREVIEW_MAX_SIDE, format: 'jpeg', quality: 80 });
-    try {
-      const status = await context.queue.wait(job.id);
-      const result = isFinished(status.state) && status.state === 'completed' ? await context.queue.result(job.id) : undefined;
-      if (!result) throw jobError(status);
-      return Buffer.from(result.image);
-    } finally {
-      void context.queue.remove(job.id);
-    }
+    return Buffer.from((await resultOf(context.queue, job.id)).image);
   }
 
   app.get<{ Params: { id: string } }>(
