@@ -225,7 +225,7 @@ const benchTicks = (): number => {
 
 /**
  * CPU used over a period by processes other than the server and this bench, in cores. Other
- * engineers' test runs on a 2-core machine would otherwise pass for a slow server.
+ * processes (a test run, a build) on a 2-core machine would otherwise pass for a slow server.
  */
 function watchOtherLoad(pid: number): () => number {
   const m0 = machineTicks();
