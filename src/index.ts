@@ -15,6 +15,7 @@ export { PortoonError, ERROR_TABLE, type ErrorCode } from './core/errors.js';
 export {
   BACKGROUND_MODES,
   STAGES,
+  overallProgress,
   type BackgroundMode,
   type Stage,
   type StageProgress,

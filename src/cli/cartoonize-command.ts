@@ -3,7 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { PortoonError, toPortoonError } from '../core/errors.js';
-import type { BackgroundMode, Stage, StyleMix } from '../core/pipeline.js';
+import { overallProgress, type BackgroundMode, type StyleMix } from '../core/pipeline.js';
 import type { OutputFormat } from '../node/codec.js';
 import { Portoon } from '../node/portoon.js';
 import type { CartoonizeRequest } from '../node/engine.js';
@@ -85,28 +85,13 @@ async function runSingle(
       )
     : undefined;
   bar?.start(100, 0, { stage: 'starting' });
-  const weights: Record<Stage, readonly [number, number]> = {
-    decode: [0, 3],
-    detect: [3, 5],
-    background: [5, 60],
-    align: [60, 61],
-    parse: [61, 62],
-    head: [62, 95],
-    paste: [95, 96],
-    encode: [96, 100],
-  };
   try {
     const result = await processJob(
       portoon,
       job,
       request,
       options,
-      bar
-        ? (p) => {
-            const [from, to] = weights[p.stage];
-            bar.update(Math.round(from + (to - from) * p.progress), { stage: p.stage });
-          }
-        : undefined,
+      bar ? (p) => bar.update(Math.round(100 * overallProgress(p)), { stage: p.stage }) : undefined,
     );
     bar?.stop();
     if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -2,7 +2,7 @@
  * The platform-neutral engine (`portoon/core`): no Node.js, no DOM. Platform adapters supply an
  * InferenceBackend and decode/encode images to and from RawImage; everything in between is here.
  */
-export { cartoonizeImage, stylesNeedFaces, validatePipelineOptions, BACKGROUND_MODES, STAGES } from './pipeline.js';
+export { cartoonizeImage, stylesNeedFaces, validatePipelineOptions, BACKGROUND_MODES, overallProgress, STAGES } from './pipeline.js';
 export type {
   BackgroundMode,
   FaceReport,

@@ -21,8 +21,31 @@ import { transformTiled } from './tiling.js';
 
 export const BACKGROUND_MODES = ['stylize', 'keep', 'blur'] as const;
 export type BackgroundMode = (typeof BACKGROUND_MODES)[number];
-export const STAGES = ['decode', 'detect', 'align', 'parse', 'head', 'background', 'paste', 'encode'] as const;
+/** The stages, in the order they run (align, parse, head and paste repeat per face after the background). */
+export const STAGES = ['decode', 'detect', 'background', 'align', 'parse', 'head', 'paste', 'encode'] as const;
 export type Stage = (typeof STAGES)[number];
+
+/**
+ * Where each stage sits in a typical run, as fractions of its time (from the stage benchmark: the
+ * background and head models take nearly all of it). Only decode, detect, background, head and
+ * encode report progress; the per-face steps are folded into the head span.
+ */
+const STAGE_SPANS: Readonly<Record<Stage, readonly [number, number]>> = {
+  decode: [0, 0.03],
+  detect: [0.03, 0.05],
+  background: [0.05, 0.6],
+  align: [0.6, 0.61],
+  parse: [0.61, 0.62],
+  head: [0.62, 0.95],
+  paste: [0.95, 0.96],
+  encode: [0.96, 1],
+};
+
+/** One overall figure 0..1 for progress reported per stage (progress bars, job status). */
+export function overallProgress({ stage, progress }: StageProgress): number {
+  const [from, to] = STAGE_SPANS[stage];
+  return from + (to - from) * Math.min(1, Math.max(0, progress));
+}
 
 export interface StyleMix {
   /** Second style to interpolate toward. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PortoonError, toPortoonError } from '../core/errors.js';
-import { STAGES, type Stage, type StageProgress } from '../core/pipeline.js';
+import { overallProgress, type Stage, type StageProgress } from '../core/pipeline.js';
 import type { CartoonizeRequest } from '../node/engine.js';
 import type { Portoon } from '../node/portoon.js';
 import { isFinished, type JobMeta, type JobQueue, type JobResult, type JobStatus, type QueueCounts } from './job-queue.js';
@@ -269,9 +269,8 @@ function recordProgress(status: JobStatus, { stage, progress }: StageProgress): 
   if (status.state !== 'running') return;
   status.stage = stage;
   status.progress[stage] = Math.max(status.progress[stage] ?? 0, progress);
-  // Stages run in STAGES order (some are skipped), so position in that list bounds the overall progress.
-  const overall = (STAGES.indexOf(stage) + progress) / STAGES.length;
-  status.overall = Math.min(0.99, Math.max(status.overall, overall));
+  // Never backwards (the per-face steps interleave), and 1 only once the job has completed.
+  status.overall = Math.min(0.99, Math.max(status.overall, overallProgress({ stage, progress })));
 }
 
 /** A copy callers may keep or serialize without seeing later changes. */

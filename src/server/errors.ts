@@ -29,9 +29,6 @@ export const errorSchema = {
   },
 } as const;
 
-/** Codes whose 5xx status means "try again later": the client is told when. */
-const RETRYABLE_UNAVAILABLE = new Set<ErrorCode>(['E_QUEUE_FULL', 'E_CLOSED', 'E_NOT_READY']);
-
 const REJECTION_BY_CODE: Partial<Record<ErrorCode, RejectionReason>> = {
   E_QUEUE_FULL: 'queue_full',
   E_RATE_LIMITED: 'rate_limited',
@@ -92,9 +89,8 @@ export function formatMb(bytes: number): string {
 
 export function sendError(reply: FastifyReply, error: PortoonError, retryAfter?: number): FastifyReply {
   const { status } = error;
-  const internal =
-    status >= 500 && !RETRYABLE_UNAVAILABLE.has(error.code) && error.code !== 'E_MODEL_MISSING' && error.code !== 'E_TIMEOUT';
-  const message = internal ? `${ERROR_TABLE[error.code].summary} (request ${reply.request.id})` : error.message;
+  // Only 500 messages may carry internals (paths, runtime messages); 503 and 504 messages are written for clients.
+  const message = status === 500 ? `${ERROR_TABLE[error.code].summary} (request ${reply.request.id})` : error.message;
   if (status === 503 || status === 429) {
     const seconds = retryAfter ?? (typeof error.details.retryAfter === 'number' ? error.details.retryAfter : 5);
     if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(seconds));
@@ -114,8 +110,10 @@ export function registerErrorHandling(app: FastifyInstance, options: { maxUpload
       request.log.info({ code: mapped.code }, 'client went away');
       return reply;
     }
-    if (mapped.status >= 500 && mapped.code !== 'E_QUEUE_FULL') {
+    if (mapped.status === 500) {
       request.log.error({ err: error, code: mapped.code }, 'request failed');
+    } else if (mapped.status > 500 && mapped.code !== 'E_QUEUE_FULL') {
+      request.log.warn({ code: mapped.code, message: mapped.message }, 'request not served');
     } else {
       request.log.info({ code: mapped.code, message: mapped.message }, 'request refused');
     }

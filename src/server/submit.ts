@@ -32,6 +32,8 @@ export async function submitUpload(request: FastifyRequest, context: SubmitConte
   const cartoonizeRequest: CartoonizeRequest = toCartoonizeRequest(request.body as CartoonFields);
   assertStyleServed(cartoonizeRequest.style, context.styles);
   if (cartoonizeRequest.mix) assertStyleServed(cartoonizeRequest.mix.style, context.styles);
+  // Parameters before the file: a bad style is a 400 even when the file is bad too. (The queue checks
+  // again on enqueue, for callers that do not come through here; it is a few map lookups.)
   context.check(cartoonizeRequest);
   // Header only (sharp reads it on the libuv pool): not an image → 415, too many pixels → 422.
   await probeImage(upload.bytes, { maxInputPixels: context.maxPixels });
