@@ -68,6 +68,11 @@ export interface PipelineOptions {
   detector?: DetectorChoice | undefined;
   /** Faces whose box is narrower than this (px) are left to the background pass. Default 40. */
   minFaceSize?: number | undefined;
+  /**
+   * Most faces stylized one by one (the largest first); the others are left to the background pass.
+   * Each face costs a model run, so this bounds the cost of a crowd photo. Default: no limit.
+   */
+  maxFaces?: number | undefined;
   /** Largest background tile side; default from the style (1024). */
   maxTile?: number | undefined;
 }
@@ -131,6 +136,9 @@ export function validatePipelineOptions(options: PipelineOptions): void {
   }
   if (options.minFaceSize !== undefined && !(options.minFaceSize >= 0)) {
     throw new PortoonError('E_BAD_OPTION', `Expected a non-negative minFaceSize but received ${String(options.minFaceSize)}`);
+  }
+  if (options.maxFaces !== undefined && !(Number.isInteger(options.maxFaces) && options.maxFaces >= 0)) {
+    throw new PortoonError('E_BAD_OPTION', `Expected a non-negative integer for maxFaces but received ${String(options.maxFaces)}`);
   }
   if (options.maxTile !== undefined && !(Number.isInteger(options.maxTile) && options.maxTile >= 128)) {
     throw new PortoonError('E_BAD_OPTION', `Expected an integer of at least 128 for maxTile but received ${String(options.maxTile)}`);
@@ -218,7 +226,8 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
     let crop = crops.get(key);
     if (!crop) {
       const aligned = await timed('align', () => alignFace(image, face.landmarks, { size, margin }));
-      const masks = await timed('parse', () => faceMasks(aligned, backend, model));
+      // With the background kept the mask is only the face and its hair: the photo around it stays as it was.
+      const masks = await timed('parse', () => faceMasks(aligned, backend, model, mode === 'keep' ? 'keep' : 'blend'));
       if (masks.source === 'parsing') models.add(PARSING_MODEL);
       crop = { face: aligned, masks };
       crops.set(key, crop);
@@ -242,7 +251,7 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
     );
     const head = headOf(style, mode);
     if (head) {
-      const eligible = faces.map((f, i) => [f, i] as const).filter(([f]) => f.box[2] >= minFace);
+      const eligible = largestFaces(faces, minFace, options.maxFaces);
       for (const [n, [face, index]] of eligible.entries()) {
         const { face: aligned, masks } = await cropFor(face, index, head.faceSize, head.margin);
         const styled = await timed('head', () => stylizeCrop(aligned.image, head.run, timedContext, models));
@@ -263,6 +272,19 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
   if (results.length === 2) output = mixImages(results[0]!.image, results[1]!.image, results[1]!.weight);
   if (strength < 1) output = mixImages(image, output, strength);
   return { image: output, style: main.id, faces: reports, detected, timings, models: [...models], inference };
+}
+
+/** Faces wide enough to stylize on their own, at most `maxFaces` of them (the widest), in detection order. */
+function largestFaces(faces: readonly Face[], minWidth: number, maxFaces: number | undefined): Array<readonly [Face, number]> {
+  const wide = faces.map((face, index) => [face, index] as const).filter(([face]) => face.box[2] >= minWidth);
+  if (maxFaces === undefined || wide.length <= maxFaces) return wide;
+  const kept = new Set(
+    [...wide]
+      .sort(([a], [b]) => b.box[2] - a.box[2])
+      .slice(0, maxFaces)
+      .map(([, index]) => index),
+  );
+  return wide.filter(([, index]) => kept.has(index));
 }
 
 /** Whether any of the styles stylizes faces separately in this background mode (and so needs detection). */

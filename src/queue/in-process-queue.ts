@@ -87,6 +87,7 @@ export class InProcessQueue implements JobQueue {
         state: 'queued',
         style: request.style,
         ...(meta.filename ? { filename: meta.filename } : {}),
+        ...(meta.owner ? { owner: meta.owner } : {}),
         progress: {},
         overall: 0,
         createdAt: new Date().toISOString(),
@@ -167,14 +168,26 @@ export class InProcessQueue implements JobQueue {
   async close(graceMs = 30_000): Promise<void> {
     this.#closing = true;
     const unfinished = [...this.#jobs.values()].filter((job) => !isFinished(job.status.state));
+    // Past the grace period the rest is stopped. That is not the client's cancellation: the job fails
+    // with E_CLOSED (503, retry can help), so waiting requests and pollers learn to send it again.
     const grace = setTimeout(() => {
-      for (const job of unfinished) void this.cancel(job.status.id);
+      for (const job of unfinished) this.#abandon(job);
     }, graceMs);
     await Promise.all(unfinished.map((job) => job.done));
     clearTimeout(grace);
     // Cancelled jobs are final at once, but their workers stop only at the next model run.
     await Promise.all(unfinished.map((job) => job.settled));
     for (const job of this.#jobs.values()) clearTimeout(job.expiry);
+  }
+
+  #abandon(job: Job): void {
+    if (isFinished(job.status.state)) return;
+    const error = new PortoonError('E_CLOSED', 'The service shut down before this image was finished; send it again');
+    const waitingAt = this.#waiting.indexOf(job);
+    if (waitingAt >= 0) this.#waiting.splice(waitingAt, 1);
+    job.controller.abort(error);
+    job.status.error = { code: error.code, message: error.message };
+    this.#finish(job, 'failed', 0);
   }
 
   #dispatch(): void {
@@ -268,9 +281,14 @@ export class InProcessQueue implements JobQueue {
 function recordProgress(status: JobStatus, { stage, progress }: StageProgress): void {
   if (status.state !== 'running') return;
   status.stage = stage;
-  status.progress[stage] = Math.max(status.progress[stage] ?? 0, progress);
+  status.progress[stage] = roundProgress(Math.max(status.progress[stage] ?? 0, progress));
   // Never backwards (the per-face steps interleave), and 1 only once the job has completed.
-  status.overall = Math.min(0.99, Math.max(status.overall, overallProgress({ stage, progress })));
+  status.overall = roundProgress(Math.min(0.99, Math.max(status.overall, overallProgress({ stage, progress }))));
+}
+
+/** Progress is a fraction for people and progress bars: three decimals, not 0.32499999999999996. */
+function roundProgress(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }
 
 /** A copy callers may keep or serialize without seeing later changes. */

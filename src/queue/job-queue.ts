@@ -20,6 +20,8 @@ export interface JobStatus {
   style: string;
   /** The uploaded file's name, when known (names the download). */
   filename?: string;
+  /** Opaque id of the API key that submitted the job; only that key may see it. Absent on open services. */
+  owner?: string;
   /** The stage running now (absent before the first stage starts). */
   stage?: Stage;
   /** Progress 0..1 of every stage that has started. */
@@ -38,6 +40,8 @@ export interface JobStatus {
 
 export interface JobMeta {
   filename?: string | undefined;
+  /** Opaque id of the submitting API key (never the key itself). */
+  owner?: string | undefined;
 }
 
 export interface JobResult {

@@ -4,10 +4,11 @@
  * configuration table (checked by a test) all come from it. Settings are validated once at start-up,
  * then frozen.
  */
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { PortoonError } from '../core/errors.js';
 
-type Kind = 'string' | 'list' | 'int' | 'bool' | 'level' | 'device';
+type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy';
 
 interface Setting {
   flag: string;
@@ -73,6 +74,24 @@ export const SERVER_SETTINGS = {
     max: 1024,
     help: 'Largest accepted upload, in MB (413 beyond).',
   },
+  maxSide: {
+    flag: '--max-side',
+    env: 'PORTOON_MAX_SIDE',
+    kind: 'int',
+    default: 1536,
+    min: 16,
+    max: 100_000,
+    help: 'Longest side processed, in pixels: larger photos are shrunk to it; a request may ask for less (`maxSide`), not more.',
+  },
+  maxFaces: {
+    flag: '--max-faces',
+    env: 'PORTOON_MAX_FACES',
+    kind: 'int',
+    default: 8,
+    min: 0,
+    max: 1000,
+    help: 'Most faces stylized one by one per image (the largest); the rest get the background style.',
+  },
   maxPixels: {
     flag: '--max-pixels',
     env: 'PORTOON_MAX_PIXELS',
@@ -120,14 +139,14 @@ export const SERVER_SETTINGS = {
     kind: 'int',
     default: 60,
     min: 0,
-    help: 'API requests per minute per client (API key, else IP); 0 turns it off.',
+    help: 'Requests that start work, per minute per client (a valid API key, else the client address); 0 turns it off.',
   },
   apiKeys: {
     flag: '--api-keys',
     env: 'PORTOON_API_KEYS',
     kind: 'list',
     shown: 'none (open)',
-    help: 'Comma-separated API keys; when set, /api/ routes need `Authorization: Bearer <key>` or `X-API-Key`.',
+    help: 'Comma-separated API keys; when set, every API route but /api/v1/info needs `Authorization: Bearer <key>` or `X-API-Key`, and a job is visible only to its key.',
   },
   corsOrigins: {
     flag: '--cors-origins',
@@ -139,9 +158,9 @@ export const SERVER_SETTINGS = {
   trustProxy: {
     flag: '--trust-proxy',
     env: 'PORTOON_TRUST_PROXY',
-    kind: 'bool',
+    kind: 'proxy',
     shown: 'false',
-    help: 'Take the client address from X-Forwarded-For (behind a reverse proxy).',
+    help: 'Reverse proxies to trust for X-Forwarded-For: a number of hops (`true` = 1), or their addresses/CIDRs (a,b); the client is the address the nearest untrusted hop saw.',
   },
   shutdownGrace: {
     flag: '--shutdown-grace',
@@ -149,7 +168,7 @@ export const SERVER_SETTINGS = {
     kind: 'int',
     default: 30,
     min: 0,
-    help: 'Seconds in-flight work may take to finish after SIGTERM.',
+    help: 'Seconds accepted work may take to finish after SIGTERM (the listener stays open meanwhile; /readyz answers 503).',
   },
   previewImage: {
     flag: '--preview-image',
@@ -169,6 +188,20 @@ export const SERVER_SETTINGS = {
 
 export type SettingName = keyof typeof SERVER_SETTINGS;
 
+/** Which X-Forwarded-For hops are believed (see fastify's `trustProxy`). Never "all": the leftmost entry is whatever the client wrote. */
+export type TrustProxy = false | number | readonly string[];
+
+/**
+ * The setting in the form fastify takes: a hop count becomes "believe the first N hops, counted from
+ * this server", so the client is the address the farthest trusted proxy saw, never the leftmost entry
+ * of X-Forwarded-For (which the client writes itself).
+ */
+export function trustProxyOption(trust: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return [...trust];
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export interface ServerConfig {
@@ -181,6 +214,10 @@ export interface ServerConfig {
   threads: number;
   device: 'cpu' | 'cuda';
   maxUploadBytes: number;
+  /** Longest side processed; requests may ask for less. */
+  maxSide: number;
+  /** Most faces stylized one by one per image. */
+  maxFaces: number;
   maxPixels: number;
   maxQueue: number;
   jobTimeoutMs: number;
@@ -189,7 +226,8 @@ export interface ServerConfig {
   rateLimitPerMinute: number;
   apiKeys: readonly string[];
   corsOrigins: readonly string[];
-  trustProxy: boolean;
+  /** false: the socket's address is the client; a number: that many proxy hops; a list: the proxies' addresses or CIDRs. */
+  trustProxy: TrustProxy;
   shutdownGraceMs: number;
   /** Undefined: the bundled sample. */
   previewImage: string | undefined;
@@ -238,13 +276,35 @@ function parseList(name: SettingName, flags: RawSettings, env: NodeJS.ProcessEnv
     .filter((item) => item !== '');
 }
 
-function parseBool(name: SettingName, flags: RawSettings, env: NodeJS.ProcessEnv): boolean {
-  const value = readSetting(name, flags, env);
+/** A proxy address: an IPv4/IPv6 address, optionally with a CIDR prefix length. */
+function isProxyAddress(value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function parseTrustProxy(flags: RawSettings, env: NodeJS.ProcessEnv): TrustProxy {
+  const value = readSetting('trustProxy', flags, env);
   if (!value) return false;
   const v = value.raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  const expected = 'false, a number of proxy hops, true (one hop), or proxy addresses/CIDRs separated by commas';
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  throw bad(value.source, 'true or false', value.raw);
+  // One proxy in front (the usual nginx / load balancer) is what "true" means; trusting every hop
+  // would let a client choose its own address by writing X-Forwarded-For.
+  if (['true', 'yes', 'on'].includes(v)) return 1;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops > 32) throw bad(value.source, expected, value.raw);
+    return hops;
+  }
+  const addresses = v
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (addresses.length === 0 || !addresses.every(isProxyAddress)) throw bad(value.source, expected, value.raw);
+  return Object.freeze(addresses);
 }
 
 function parseChoice<T extends string>(
@@ -280,6 +340,8 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     threads: readInt('threads', flags, env, Math.max(1, Math.floor(availableParallelism() / workers))),
     device: parseChoice('device', flags, env, ['cpu', 'cuda'] as const, 'cpu'),
     maxUploadBytes: readInt('maxUploadMb', flags, env) * 1024 * 1024,
+    maxSide: readInt('maxSide', flags, env),
+    maxFaces: readInt('maxFaces', flags, env),
     maxPixels: readInt('maxPixels', flags, env),
     maxQueue: readInt('maxQueue', flags, env),
     jobTimeoutMs: readInt('jobTimeout', flags, env) * 1000,
@@ -288,7 +350,7 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     rateLimitPerMinute: readInt('rateLimit', flags, env),
     apiKeys: Object.freeze(parseList('apiKeys', flags, env) ?? []),
     corsOrigins: Object.freeze(parseList('corsOrigins', flags, env) ?? []),
-    trustProxy: parseBool('trustProxy', flags, env),
+    trustProxy: parseTrustProxy(flags, env),
     shutdownGraceMs: readInt('shutdownGrace', flags, env) * 1000,
     previewImage: readSetting('previewImage', flags, env)?.raw,
     logLevel: parseChoice('logLevel', flags, env, LOG_LEVELS, 'info'),

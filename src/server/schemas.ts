@@ -2,6 +2,9 @@
 import { JOB_STATES } from '../queue/job-queue.js';
 import { STAGES } from '../core/pipeline.js';
 
+/** Where the API's routes are mounted (one plugin scope, see app.ts). */
+export const API_PREFIX = '/api/v1';
+
 const errorResponses = {
   '4xx': { $ref: 'PortoonError#', description: 'The request was refused; see error.code' },
   '5xx': { $ref: 'PortoonError#', description: 'The service could not do it now (503: busy, retry after Retry-After seconds)' },

@@ -16,7 +16,11 @@ import type { Readiness } from './routes/health.js';
 
 const PACKAGE_ROOT = new URL('../../', import.meta.url);
 export const WEB_ROOT = fileURLToPath(new URL('dist/web/', PACKAGE_ROOT));
-export const SAMPLE_PHOTO = fileURLToPath(new URL('docs/images/01-original.jpg', PACKAGE_ROOT));
+/**
+ * The photo style previews are rendered from: an uncovered face, so the face models show what they
+ * do (on a masked face most styles looked alike); shipped in the package (`files`).
+ */
+export const SAMPLE_PHOTO = fileURLToPath(new URL('docs/images/20-original.jpg', PACKAGE_ROOT));
 
 export interface Service {
   app: FastifyInstance;
@@ -56,7 +60,7 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
     maxResultBytes: config.resultMemoryBytes,
     onFinished: (status, runMs) => metrics.observeJob(status, runMs),
   });
-  const readiness: Readiness = { ready: false, reason: 'Loading models' };
+  const readiness: Readiness = { ready: false, reason: 'Loading models', draining: false };
   const app = await buildApp({
     config,
     queue,
@@ -92,9 +96,13 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
       app.log.info({ styles: installed, ms: Math.round(performance.now() - started) }, 'ready');
     },
     async close() {
+      // Drain first, close the listener last: load balancers see /readyz turn 503 and clients of
+      // accepted work get their answers on open connections.
       readiness.ready = false;
       readiness.reason = 'Shutting down';
-      await Promise.all([queue.close(config.shutdownGraceMs), app.close()]);
+      readiness.draining = true;
+      await queue.close(config.shutdownGraceMs);
+      await app.close();
       await portoon.close();
     },
   };

@@ -23,6 +23,8 @@ describe('service configuration', () => {
       port: 8080,
       workers: 1,
       maxUploadBytes: 10 * 1024 * 1024,
+      maxSide: 1536,
+      maxFaces: 8,
       maxPixels: 50_000_000,
       maxQueue: 8,
       jobTimeoutMs: 120_000,
@@ -51,10 +53,23 @@ describe('service configuration', () => {
       port: 9000,
       apiKeys: ['a', 'b', 'c'],
       styles: ['anime', 'cel'],
-      trustProxy: true,
+      // "yes" means the one reverse proxy in front, never every hop.
+      trustProxy: 1,
       maxUploadBytes: 25 * 1024 * 1024,
     });
     expect(resolveServerConfig({ port: '9100' }, env).port).toBe(9100);
+  });
+
+  it('--trust-proxy takes a hop count or proxy addresses, never "every hop"', () => {
+    expect(resolveServerConfig({ trustProxy: 'false' }, {}).trustProxy).toBe(false);
+    expect(resolveServerConfig({ trustProxy: '0' }, {}).trustProxy).toBe(false);
+    expect(resolveServerConfig({ trustProxy: 'true' }, {}).trustProxy).toBe(1);
+    expect(resolveServerConfig({ trustProxy: '2' }, {}).trustProxy).toBe(2);
+    expect(resolveServerConfig({ trustProxy: '10.0.0.1, 192.168.0.0/16,::1' }, {}).trustProxy).toEqual([
+      '10.0.0.1',
+      '192.168.0.0/16',
+      '::1',
+    ]);
   });
 
   it('refuses bad values, naming the flag or variable', () => {
@@ -65,8 +80,10 @@ describe('service configuration', () => {
     expect(codeOf(() => resolveServerConfig({}, { PORT: '70000' })).message).toMatch(/^PORT: /);
     expect(codeOf(() => resolveServerConfig({ workers: '0' }, {})).message).toMatch(/^--workers: /);
     expect(codeOf(() => resolveServerConfig({}, { PORTOON_TRUST_PROXY: 'maybe' })).message).toMatch(
-      /^PORTOON_TRUST_PROXY: expected true or false/,
+      /^PORTOON_TRUST_PROXY: expected false, a number of proxy hops/,
     );
+    expect(codeOf(() => resolveServerConfig({ trustProxy: '10.0.0.1/40' }, {})).code).toBe('E_BAD_OPTION');
+    expect(codeOf(() => resolveServerConfig({ trustProxy: '999' }, {})).code).toBe('E_BAD_OPTION');
     expect(codeOf(() => resolveServerConfig({ logLevel: 'loud' }, {})).message).toMatch(/^--log-level: expected one of fatal/);
     expect(codeOf(() => resolveServerConfig({ maxUploadMb: '1.5' }, {})).code).toBe('E_BAD_OPTION');
   });

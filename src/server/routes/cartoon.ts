@@ -1,4 +1,4 @@
-/** POST /api/v1/cartoon: one photo in, its cartoon out, in the same response. */
+/** POST /api/v1/cartoon (mounted under the API prefix): one photo in, its cartoon out, in the same response. */
 import type { FastifyInstance } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { imageResponse, withErrors } from '../schemas.js';
@@ -9,7 +9,7 @@ import type { RouteOptions } from './route-options.js';
 
 export function cartoonRoutes(app: FastifyInstance, context: SubmitContext, options: RouteOptions): void {
   app.post(
-    '/api/v1/cartoon',
+    '/cartoon',
     {
       schema: {
         summary: 'Cartoonize a photo and wait for the result',

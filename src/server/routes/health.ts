@@ -9,6 +9,12 @@ export interface Readiness {
   ready: boolean;
   /** Why the service is not ready (shown in /readyz). */
   reason: string;
+  /**
+   * Shutting down: the listener stays open while accepted work finishes, /readyz answers 503 so load
+   * balancers move traffic away, new work is refused with 503 E_CLOSED, and responses close their
+   * connections.
+   */
+  draining: boolean;
 }
 
 export function healthRoutes(app: FastifyInstance, readiness: Readiness, metrics: ServiceMetrics): void {
@@ -30,6 +36,7 @@ export function healthRoutes(app: FastifyInstance, readiness: Readiness, metrics
       },
     },
     async (_request, reply) => {
+      if (readiness.draining) return sendError(reply, new PortoonError('E_CLOSED', 'The service is shutting down'), 5);
       if (!readiness.ready) return sendError(reply, new PortoonError('E_NOT_READY', readiness.reason), 2);
       return { status: 'ready' };
     },

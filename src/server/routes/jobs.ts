@@ -1,18 +1,33 @@
-/** The asynchronous job API: submit, follow progress, fetch the result, cancel. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+/**
+ * The asynchronous job API (mounted under the API prefix): submit, follow progress, fetch the result,
+ * cancel. With API keys, a job belongs to the key that created it: any other key is told the job does
+ * not exist, exactly as for an unknown id, so ids cannot be probed either.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { isFinished, type JobStatus } from '../../queue/job-queue.js';
 import { sendError } from '../errors.js';
 import { jobError, outputFilename, sendImage } from '../reply-image.js';
-import { imageResponse, jobIdParams, withErrors } from '../schemas.js';
+import { API_PREFIX, imageResponse, jobIdParams, withErrors } from '../schemas.js';
 import { submitUpload, type SubmitContext } from '../submit.js';
 import { cartoonBodySchema, readMultipart } from '../upload.js';
 import type { RouteOptions } from './route-options.js';
 
-const JOBS = '/api/v1/jobs';
+/** The route path inside the API plugin, and the public URL clients follow. */
+const JOBS = '/jobs';
+const JOBS_URL = `${API_PREFIX}${JOBS}`;
 
-function withLinks(status: JobStatus): JobStatus & { statusUrl: string; resultUrl: string } {
-  return { ...status, statusUrl: `${JOBS}/${status.id}`, resultUrl: `${JOBS}/${status.id}/result` };
+type PublicJobStatus = Omit<JobStatus, 'owner'> & { statusUrl: string; resultUrl: string };
+
+function withLinks({ owner: _owner, ...status }: JobStatus): PublicJobStatus {
+  return { ...status, statusUrl: `${JOBS_URL}/${status.id}`, resultUrl: `${JOBS_URL}/${status.id}/result` };
+}
+
+/** The job's status when the request may see it (same key, or a service without keys). */
+async function ownedStatus(context: SubmitContext, request: FastifyRequest, id: string): Promise<JobStatus> {
+  const status = await context.queue.status(id);
+  if (!status || status.owner !== request.apiKeyId) throw notFound(id);
+  return status;
 }
 
 function notFound(id: string): PortoonError {
@@ -37,7 +52,7 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
     },
     async (request, reply) => {
       const status = await submitUpload(request, context);
-      return reply.code(202).header('location', `${JOBS}/${status.id}`).send(withLinks(status));
+      return reply.code(202).header('location', `${JOBS_URL}/${status.id}`).send(withLinks(status));
     },
   );
 
@@ -52,8 +67,7 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
       },
     },
     async (request, reply) => {
-      const status = await context.queue.status(request.params.id);
-      if (!status) throw notFound(request.params.id);
+      const status = await ownedStatus(context, request, request.params.id);
       return reply.header('cache-control', 'no-store').send(withLinks(status));
     },
   );
@@ -71,14 +85,13 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
     },
     async (request, reply): Promise<FastifyReply> => {
       const { id } = request.params;
-      const status = await context.queue.status(id);
-      if (!status) throw notFound(id);
+      const status = await ownedStatus(context, request, id);
       if (!isFinished(status.state)) {
         const seconds = Math.max(1, Math.ceil(context.queue.retryAfterSeconds() / 2));
         reply.header('retry-after', String(seconds));
         return sendError(
           reply,
-          new PortoonError('E_JOB_NOT_READY', `Job ${id} is ${status.state}; poll ${JOBS}/${id} until it is completed`),
+          new PortoonError('E_JOB_NOT_READY', `Job ${id} is ${status.state}; poll ${JOBS_URL}/${id} until it is completed`),
         );
       }
       const result = status.state === 'completed' ? await context.queue.result(id) : undefined;
@@ -99,8 +112,10 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
       },
     },
     async (request, reply) => {
-      const status = await context.queue.cancel(request.params.id);
-      if (!status) throw notFound(request.params.id);
+      const { id } = request.params;
+      await ownedStatus(context, request, id);
+      const status = await context.queue.cancel(id);
+      if (!status) throw notFound(id);
       return reply.send(withLinks(status));
     },
   );

@@ -1,11 +1,10 @@
-/** GET /api/v1/styles, the style previews, and GET /api/v1/info (limits a client should know). */
+/** GET /api/v1/styles and the style previews (mounted under the API prefix). */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import type { StyleInfo } from '../../node/style-info.js';
-import { VERSION } from '../../node/version.js';
 import { resultOf } from '../reply-image.js';
-import { styleSchema, withErrors } from '../schemas.js';
+import { API_PREFIX, styleSchema, withErrors } from '../schemas.js';
 import { assertStyleServed, type SubmitContext } from '../submit.js';
 import { PREVIEW_MAX_SIDE } from '../upload.js';
 import type { RouteOptions } from './route-options.js';
@@ -26,9 +25,6 @@ export interface StyleRouteOptions extends RouteOptions {
   styles: () => StyleInfo[];
   /** Photo the previews are rendered from; undefined: previews are unavailable. */
   previewImage: string | undefined;
-  maxUploadBytes: number;
-  maxPixels: number;
-  authRequired: boolean;
 }
 
 export function styleRoutes(app: FastifyInstance, context: SubmitContext, options: StyleRouteOptions): void {
@@ -37,7 +33,7 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
   const previews = new Map<string, Promise<Buffer>>();
 
   app.get(
-    '/api/v1/styles',
+    '/styles',
     {
       schema: {
         summary: 'The styles this service offers',
@@ -48,7 +44,7 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
       },
     },
     async () => ({
-      styles: served().map((style) => ({ ...style, previewUrl: `/api/v1/styles/${encodeURIComponent(style.id)}/preview` })),
+      styles: served().map((style) => ({ ...style, previewUrl: `${API_PREFIX}/styles/${encodeURIComponent(style.id)}/preview` })),
     }),
   );
 
@@ -62,7 +58,7 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
   }
 
   app.get<{ Params: { id: string } }>(
-    '/api/v1/styles/:id/preview',
+    '/styles/:id/preview',
     {
       schema: {
         summary: 'A small sample of a style',
@@ -88,34 +84,5 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
       const image = await preview;
       return reply.type('image/jpeg').header('cache-control', 'public, max-age=3600').send(image);
     },
-  );
-
-  app.get(
-    '/api/v1/info',
-    {
-      schema: {
-        summary: 'Version and limits, for clients that check uploads before sending them',
-        tags: ['service'],
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              version: { type: 'string' },
-              maxUploadBytes: { type: 'integer' },
-              maxInputPixels: { type: 'integer' },
-              acceptedTypes: { type: 'array', items: { type: 'string' } },
-              authRequired: { type: 'boolean' },
-            },
-          },
-        },
-      },
-    },
-    async () => ({
-      version: VERSION,
-      maxUploadBytes: options.maxUploadBytes,
-      maxInputPixels: options.maxPixels,
-      acceptedTypes: ACCEPTED_TYPES,
-      authRequired: options.authRequired,
-    }),
   );
 }
