@@ -1,8 +1,9 @@
 /**
- * sharp-based decoding and encoding at the edges of the pipeline. Decoding normalises every input
- * (EXIF orientation, 16-bit, CMYK, grey, alpha) to 8-bit sRGB RGB plus an optional alpha plane, and
- * refuses decompression bombs before decoding them. Encoding never copies input metadata (no GPS,
- * no camera serial) and writes the provenance XMP.
+ * sharp-based decoding and encoding at the edges of the pipeline. Decoding reads only the raster
+ * formats its first bytes name (never SVG, PDF or anything else libvips could load), normalises every
+ * input (EXIF orientation, 16-bit, CMYK, grey, alpha) to 8-bit sRGB RGB plus an optional alpha plane,
+ * refuses decompression bombs before decoding them and damaged data while decoding it. Encoding
+ * never copies input metadata (no GPS, no camera serial) and writes the provenance XMP.
  */
 import sharp, { type Metadata } from 'sharp';
 import { PortoonError } from '../core/errors.js';
@@ -41,30 +42,75 @@ export interface ImageProbe {
   hasAlpha: boolean;
 }
 
+/** The raster formats Portoon reads, by the name sharp gives them (`metadata().format`; AVIF is `heif`). */
+export const INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
+const NOT_AN_IMAGE = 'The input is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIC)';
+
+/** ISO-BMFF major brands of HEIF/HEIC and AVIF stills and sequences: the list libvips's heifload accepts. */
+const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs', 'mif1', 'msf1', 'avif', 'avis']);
+
 /**
- * Reads only the header: format and size, without decoding pixels. Rejects empty input, files that
- * are not images, and images over the pixel limit, so a service can refuse them before queueing.
+ * Which accepted raster format the bytes are, from their first bytes alone; undefined for anything
+ * else. Hand-written on purpose: libvips picks a loader by content among every loader it was built
+ * with (SVG and svgz, PDF, PostScript, FITS, OpenSlide, ImageMagick, matrix and CSV text, its own .v
+ * files…), and sharp can only narrow that process-wide (`sharp.block`), which a library must not do
+ * to the application hosting it. A 246-byte SVG filter kept a worker rasterizing for 17 minutes; so
+ * the allow-list is Portoon's own and is checked before sharp sees the bytes.
+ */
+export function sniffFormat(bytes: Uint8Array): InputFormat | undefined {
+  const has = (offset: number, signature: readonly number[]): boolean => signature.every((byte, i) => bytes[offset + i] === byte);
+  const text = (offset: number, length: number): string => String.fromCharCode(...bytes.subarray(offset, offset + length));
+  if (has(0, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (has(0, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (text(0, 6) === 'GIF87a' || text(0, 6) === 'GIF89a') return 'gif';
+  if (text(0, 4) === 'RIFF' && text(8, 4) === 'WEBP') return 'webp';
+  // Classic TIFF (42) and BigTIFF (43), little- and big-endian.
+  if (has(0, [0x49, 0x49]) && (has(2, [0x2a, 0x00]) || has(2, [0x2b, 0x00]))) return 'tiff';
+  if (has(0, [0x4d, 0x4d]) && (has(2, [0x00, 0x2a]) || has(2, [0x00, 0x2b]))) return 'tiff';
+  if (text(4, 4) === 'ftyp' && HEIF_BRANDS.has(text(8, 4))) return 'heif';
+  return undefined;
+}
+
+/** Refuses bytes that are not one of the accepted raster formats (415), before any decoder runs. */
+function assertRasterFormat(bytes: Uint8Array): InputFormat {
+  if (bytes.length === 0) throw new PortoonError('E_EMPTY_INPUT', 'The input is empty (0 bytes): expected an image file');
+  const format = sniffFormat(bytes);
+  if (!format) throw new PortoonError('E_UNSUPPORTED_FORMAT', NOT_AN_IMAGE);
+  return format;
+}
+
+/**
+ * Reads only the header: format and size, without decoding pixels. Rejects empty input and anything
+ * that is not one of the accepted raster formats (415, from the first bytes), damaged headers (422)
+ * and images over the pixel limit (422), so a service can refuse them before queueing.
  */
 export async function probeImage(bytes: Uint8Array, options: Pick<DecodeOptions, 'maxInputPixels'> = {}): Promise<ImageProbe> {
-  if (bytes.length === 0) throw new PortoonError('E_EMPTY_INPUT', 'The input is empty (0 bytes): expected an image file');
+  const format = assertRasterFormat(bytes);
   const maxPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    meta = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' }).metadata();
   } catch (error) {
-    throw mapSharpError(error);
+    if (!isPixelLimitError(error)) throw damaged(format, error);
+    // sharp refuses an over-limit header without giving its size; the size tells the user how far to
+    // shrink the photo. This reads the same header again (no pixel is decoded) and nothing more.
+    const size = await sharp(bytes, { limitInputPixels: false })
+      .metadata()
+      .catch(() => undefined);
+    throw tooLarge(size?.width ?? 0, size?.height ?? 0, maxPixels, error);
+  }
+  // The loader libvips chose must be the one the first bytes name: a file that starts like a JPEG but
+  // is taken by another loader is not read at all.
+  if (meta.format !== format) {
+    throw new PortoonError('E_UNSUPPORTED_FORMAT', `${NOT_AN_IMAGE}: it starts like ${format} but reads as ${meta.format}`);
   }
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   if (width <= 0 || height <= 0) throw new PortoonError('E_DECODE_FAILED', 'The image has no pixels (width or height is 0)');
-  if (width * height > maxPixels) {
-    throw new PortoonError(
-      'E_IMAGE_TOO_LARGE',
-      `The image is ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), more than the limit of ${(maxPixels / 1e6).toFixed(1)} MP. Resize it first or raise the pixel limit.`,
-      { details: { width, height, maxPixels } },
-    );
-  }
-  return { format: meta.format ?? 'unknown', width, height, orientation: meta.orientation ?? 1, hasAlpha: meta.hasAlpha ?? false };
+  if (width * height > maxPixels) throw tooLarge(width, height, maxPixels);
+  return { format, width, height, orientation: meta.orientation ?? 1, hasAlpha: meta.hasAlpha ?? false };
 }
 
 export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedImage> {
@@ -75,8 +121,12 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
   const originalWidth = rotated ? height : width;
   const originalHeight = rotated ? width : height;
   try {
-    // failOn 'truncated': a cut-off file is an error, not a grey bottom half.
-    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 }).rotate();
+    // failOn 'warning' (sharp's default, which its docs advise for untrusted input): any data the
+    // decoder had to make up is an error. 'truncated' lets through a JPEG whose header claims
+    // 2000x2000 over 256-px data ("premature end of data segment" is only a warning), which then runs
+    // the whole pipeline at 4 MP on grey filler; the header alone cannot tell, and a full decode in
+    // the probe would cost a decode per upload on the service's thread pool, so it fails here, fast.
+    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 }).rotate();
     if (options.maxSide !== undefined && Math.max(originalWidth, originalHeight) > options.maxSide) {
       pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside', withoutEnlargement: true });
     }
@@ -94,7 +144,9 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       throw new PortoonError('E_DECODE_FAILED', `Unexpected ${info.channels}-channel image after conversion to sRGB`);
     return { image: { width: info.width, height: info.height, channels: 3, data: pixels }, format, originalWidth, originalHeight };
   } catch (error) {
-    throw mapSharpError(error);
+    if (error instanceof PortoonError) throw error;
+    if (isPixelLimitError(error)) throw tooLarge(originalWidth, originalHeight, maxPixels, error);
+    throw damaged(meta.format, error);
   }
 }
 
@@ -111,20 +163,32 @@ function splitAlpha(rgba: Uint8Array, width: number, height: number): { rgb: Raw
   return { rgb: { width, height, channels: 3, data: rgb }, alpha };
 }
 
-function mapSharpError(error: unknown): PortoonError {
+function isPixelLimitError(error: unknown): boolean {
+  return error instanceof Error && /pixel limit/i.test(error.message);
+}
+
+function tooLarge(width: number, height: number, maxPixels: number, cause?: unknown): PortoonError {
+  const limit = `the limit of ${(maxPixels / 1e6).toFixed(1)} MP`;
+  const size =
+    width > 0 && height > 0
+      ? `The image is ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), more than ${limit}`
+      : `The image has more pixels than ${limit}`;
+  return new PortoonError('E_IMAGE_TOO_LARGE', `${size}. Resize it first or raise the pixel limit.`, {
+    cause,
+    details: { width, height, maxPixels },
+  });
+}
+
+/**
+ * Once the first bytes have named an accepted raster format, whatever stops sharp from reading the
+ * file (a cut-off AVIF's "bad seek", a TIFF whose directory is gone and so "unsupported", a corrupt
+ * JPEG scan) is damage to that file: 422, never "not an image".
+ */
+function damaged(format: string, error: unknown): PortoonError {
   if (error instanceof PortoonError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  if (/unsupported image format|bad seek|Input file is missing|input buffer is empty/i.test(message)) {
-    return new PortoonError(
-      'E_UNSUPPORTED_FORMAT',
-      'The input is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIC)',
-      { cause: error },
-    );
-  }
-  if (/pixel limit/i.test(message)) {
-    return new PortoonError('E_IMAGE_TOO_LARGE', `The image has more pixels than the pixel limit: ${message}`, { cause: error });
-  }
-  return new PortoonError('E_DECODE_FAILED', `The image is damaged or truncated and cannot be decoded (${message.split('\n')[0]})`, {
+  const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  const name = format === 'heif' ? 'HEIF/AVIF' : format.toUpperCase();
+  return new PortoonError('E_DECODE_FAILED', `The ${name} image is damaged or truncated and cannot be decoded (${reason})`, {
     cause: error,
   });
 }

@@ -3,7 +3,7 @@
  * metrics, the web UI) and the routes, around a job queue. It holds no engine of its own, so tests can
  * build it around any queue backend and drive it with `app.inject()`.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -12,22 +12,27 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyRequest, type onRequestHookHandler } from 'fastify';
+import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify';
+import { errorTableMarkdown } from '../core/error-docs.js';
 import { PortoonError } from '../core/errors.js';
 import type { StyleInfo } from '../node/style-info.js';
 import { VERSION } from '../node/version.js';
 import type { JobQueue } from '../queue/job-queue.js';
-import type { ServerConfig } from './config.js';
+import { trustProxyOption, type ServerConfig } from './config.js';
+import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { errorSchema, formatMb, registerErrorHandling } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { CartoonizeRequest } from '../node/engine.js';
+import { requireApiKey } from './auth.js';
 import { REPORT_HEADERS } from './reply-image.js';
 import { cartoonRoutes } from './routes/cartoon.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
+import { infoRoutes } from './routes/info.js';
 import { jobRoutes } from './routes/jobs.js';
 import type { RouteOptions } from './routes/route-options.js';
 import { styleRoutes } from './routes/styles.js';
-import { jobStatusSchema } from './schemas.js';
-import type { CartoonizeRequest } from '../node/engine.js';
+import { API_PREFIX, jobStatusSchema } from './schemas.js';
+import type { SubmitContext } from './submit.js';
 
 export interface AppDependencies {
   config: Readonly<ServerConfig>;
@@ -51,22 +56,6 @@ function requestId(request: { headers: Record<string, string | string[] | undefi
   return typeof header === 'string' && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
 }
 
-function apiKeyOf(request: FastifyRequest): string | undefined {
-  const authorization = request.headers.authorization;
-  if (typeof authorization === 'string' && /^Bearer\s+/i.test(authorization)) return authorization.replace(/^Bearer\s+/i, '').trim();
-  const header = request.headers['x-api-key'];
-  return typeof header === 'string' ? header.trim() : undefined;
-}
-
-/** Constant-time comparison of a presented key against every configured key. */
-function keyMatcher(keys: readonly string[]): (presented: string) => boolean {
-  const digests = keys.map((key) => createHash('sha256').update(key).digest());
-  return (presented) => {
-    const digest = createHash('sha256').update(presented).digest();
-    return digests.reduce((found, candidate) => timingSafeEqual(candidate, digest) || found, false);
-  };
-}
-
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, metrics } = deps;
   const app = Fastify({
@@ -76,7 +65,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       redact: ['req.headers.authorization', 'req.headers["x-api-key"]'],
     },
     genReqId: requestId,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     // Unknown parameters are an error, not silently dropped: a typo like "strenght" must not pass.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     bodyLimit: 64 * 1024,
@@ -87,6 +76,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // While shutting down, requests on open connections reach the routes, which answer in the API's
     // error format (E_CLOSED / E_NOT_READY, with Retry-After) instead of a bare 503.
     return503OnClosing: false,
+    // Requests refused before routing (unparseable HTTP, an undecodable URL) get the same error shape.
+    clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
+    // Node answers an HTTP/1.1 request without Host with an empty 400 of its own; the error handling
+    // refuses it instead, in the API's error shape.
+    http: { requireHostHeader: false },
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -95,14 +90,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
-  // Once shutting down, responses to requests already under way close their connection: an idle
-  // keep-alive connection would otherwise hold the shutdown open for up to keepAliveTimeout.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
+  // Once shutting down, responses close their connection: an idle keep-alive connection would
+  // otherwise hold the shutdown open for up to keepAliveTimeout.
   app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close');
+    if (deps.readiness.draining) reply.header('connection', 'close');
   });
   registerErrorHandling(app, { maxUploadBytes: config.maxUploadBytes, metrics });
   app.addSchema(errorSchema);
@@ -142,10 +133,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       timeWindow: 60_000,
       // Only routes that start image work count; polling a job or reading styles is free.
       allowList: (request) => request.routeOptions.config.createsWork !== true,
-      keyGenerator: (request) => {
-        const key = apiKeyOf(request);
-        return key ? `key:${createHash('sha256').update(key).digest('hex')}` : `ip:${request.ip}`;
-      },
+      // A bucket per valid API key (set by the API plugin's key check, which runs first); otherwise per
+      // client address. A key the service does not know is no identity: keying on it would let a
+      // client get a fresh bucket with every made-up key.
+      keyGenerator: (request) => (request.apiKeyId ? `key:${request.apiKeyId}` : `ip:${request.ip}`),
       errorResponseBuilder: (_request, context) =>
         Object.assign(
           new PortoonError(
@@ -156,16 +147,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
             statusCode: 429,
           },
         ),
-    });
-  }
-  if (config.apiKeys.length > 0) {
-    const isKnown = keyMatcher(config.apiKeys);
-    app.addHook('onRequest', async (request) => {
-      if (!request.url.startsWith('/api/') || request.url.startsWith('/api/v1/info')) return;
-      const presented = apiKeyOf(request);
-      if (!presented || !isKnown(presented)) {
-        throw new PortoonError('E_UNAUTHORIZED', 'This service needs an API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
-      }
     });
   }
   await app.register(multipart, {
@@ -179,8 +160,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       info: {
         title: 'Portoon API',
         version: VERSION,
-        description:
-          'Turn photos of people into cartoon portraits. Every error is `{ "error": { "code", "message" } }`; the codes are listed in docs/errors.md.',
+        description: `Turn photos of people into cartoon portraits. Every error is \`{ "error": { "code", "message" } }\` with the HTTP status of its code:\n\n${errorTableMarkdown()}`,
       },
       tags: [
         { name: 'cartoon', description: 'Synchronous cartoonization' },
@@ -206,18 +186,46 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     }
   };
   const routeOptions: RouteOptions = { uploadGuard };
-  const submitContext = { queue: deps.queue, styles: config.styles, maxPixels: config.maxPixels, check: deps.check };
-  healthRoutes(app, deps.readiness, metrics);
-  cartoonRoutes(app, submitContext, routeOptions);
-  jobRoutes(app, submitContext, routeOptions);
-  styleRoutes(app, submitContext, {
-    ...routeOptions,
-    styles: deps.styles,
-    previewImage: deps.previewImage,
-    maxUploadBytes: config.maxUploadBytes,
+  const submitContext: SubmitContext = {
+    queue: deps.queue,
+    styles: config.styles,
+    maxSide: config.maxSide,
+    maxFaces: config.maxFaces,
     maxPixels: config.maxPixels,
-    authRequired: config.apiKeys.length > 0,
-  });
+    check: deps.check,
+  };
+  healthRoutes(app, deps.readiness, metrics);
+  // The API lives in its own plugin scope: its hooks (the key check) run for every route registered in
+  // it, whatever spelling of the URL the router matched.
+  await app.register(
+    async (api) => {
+      if (config.apiKeys.length > 0) api.addHook('onRequest', requireApiKey(config.apiKeys));
+      // While draining, new work is refused before its upload is read; polls and results still work.
+      api.addHook('onRequest', async (request) => {
+        if (deps.readiness.draining && request.routeOptions.config.createsWork === true) {
+          throw new PortoonError('E_CLOSED', 'The service is shutting down and accepts no new work; retry on another instance');
+        }
+      });
+      cartoonRoutes(api, submitContext, routeOptions);
+      jobRoutes(api, submitContext, routeOptions);
+      styleRoutes(api, submitContext, { ...routeOptions, styles: deps.styles, previewImage: deps.previewImage });
+    },
+    { prefix: API_PREFIX },
+  );
+  // What a client checks before it has a key (limits, whether a key is needed) stays open.
+  await app.register(
+    async (open) => {
+      infoRoutes(open, {
+        maxUploadBytes: config.maxUploadBytes,
+        maxSide: config.maxSide,
+        maxFaces: config.maxFaces,
+        maxPixels: config.maxPixels,
+        jobTimeoutMs: config.jobTimeoutMs,
+        authRequired: config.apiKeys.length > 0,
+      });
+    },
+    { prefix: API_PREFIX },
+  );
 
   if (deps.webRoot && existsSync(deps.webRoot)) {
     await app.register(fastifyStatic, {

@@ -22,7 +22,18 @@ export const errorSchema = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', enum: Object.keys(ERROR_TABLE), description: 'Stable error code, see docs/errors.md' },
+        code: {
+          type: 'string',
+          enum: Object.keys(ERROR_TABLE),
+          // Listed here in full because users of /docs and /openapi.json cannot see the repository's docs.
+          description: [
+            'Stable error code. The response has the HTTP status given with its code; 503 and 429 answers also carry Retry-After (seconds).',
+            '',
+            ...Object.entries(ERROR_TABLE).map(
+              ([code, { status, retry, summary }]) => `- \`${code}\`: HTTP ${status}${retry ? ', retrying can help' : ''}. ${summary}`,
+            ),
+          ].join('\n'),
+        },
         message: { type: 'string', description: 'What went wrong and what to do about it' },
       },
     },
@@ -73,12 +84,18 @@ export function toHttpError(error: unknown, maxUploadBytes: number): PortoonErro
       );
     case 'FST_PROTO_VIOLATION':
       return new PortoonError('E_BAD_OPTION', 'Form field names must be plain parameter names');
+    case 'FST_MP_PREMATURE_CLOSE':
+      return new PortoonError('E_BAD_REQUEST', 'The multipart/form-data body ended before its closing boundary');
+    case 'FST_ERR_BAD_URL':
+      return new PortoonError('E_BAD_REQUEST', 'The URL is not valid: it has a malformed percent-escape');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new PortoonError('E_BAD_REQUEST', 'A part of the URL path is too long to name anything here');
   }
   if (e.statusCode === 429) return new PortoonError('E_RATE_LIMITED', e.message ?? 'Too many requests; slow down');
   if (e.statusCode === 404) return new PortoonError('E_NOT_FOUND', e.message ?? 'Not found');
   if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-    // Malformed requests the framework caught (bad JSON, broken multipart, bad headers).
-    return new PortoonError('E_BAD_OPTION', e.message ?? 'Malformed request');
+    // Other malformed requests the framework caught (bad JSON, a body shorter than its Content-Length).
+    return new PortoonError('E_BAD_REQUEST', e.message ?? 'Malformed request');
   }
   return toPortoonError(error);
 }
@@ -102,6 +119,13 @@ export function sendError(reply: FastifyReply, error: PortoonError, retryAfter?:
 }
 
 export function registerErrorHandling(app: FastifyInstance, options: { maxUploadBytes: number; metrics: ServiceMetrics }): void {
+  // HTTP/1.1 requires a Host header. Node's own check (turned off in the server options) would answer
+  // with an empty body; this one answers in the API's error shape.
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new PortoonError('E_BAD_REQUEST', 'An HTTP/1.1 request needs a Host header');
+    }
+  });
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toHttpError(error, options.maxUploadBytes);
     // (`request.raw.destroyed` is true once the body has been read; only the socket tells a hang-up.)

@@ -9,12 +9,17 @@ import { PortoonError } from '../core/errors.js';
 import { probeImage } from '../node/codec.js';
 import type { CartoonizeRequest } from '../node/engine.js';
 import type { JobQueue, JobStatus } from '../queue/job-queue.js';
+import { withServiceLimits } from './limits.js';
 import { toCartoonizeRequest, type CartoonFields } from './upload.js';
 
 export interface SubmitContext {
   queue: JobQueue;
   /** Undefined: every catalogued style is served. */
   styles: readonly string[] | undefined;
+  /** Longest side processed (the service's `--max-side`). */
+  maxSide: number;
+  /** Most faces stylized one by one (the service's `--max-faces`). */
+  maxFaces: number;
   maxPixels: number;
   /** Validates a request against the catalogue and installed models (Portoon.check). */
   check: (request: CartoonizeRequest) => void;
@@ -29,7 +34,7 @@ export function assertStyleServed(style: string, styles: readonly string[] | und
 export async function submitUpload(request: FastifyRequest, context: SubmitContext): Promise<JobStatus> {
   const upload = request.upload;
   if (!upload) throw new PortoonError('E_BAD_OPTION', 'Missing parameter "image" (the photo file)');
-  const cartoonizeRequest: CartoonizeRequest = toCartoonizeRequest(request.body as CartoonFields);
+  const cartoonizeRequest: CartoonizeRequest = withServiceLimits(toCartoonizeRequest(request.body as CartoonFields), context);
   assertStyleServed(cartoonizeRequest.style, context.styles);
   if (cartoonizeRequest.mix) assertStyleServed(cartoonizeRequest.mix.style, context.styles);
   // Parameters before the file: a bad style is a 400 even when the file is bad too. (The queue checks
@@ -37,5 +42,5 @@ export async function submitUpload(request: FastifyRequest, context: SubmitConte
   context.check(cartoonizeRequest);
   // Header only (sharp reads it on the libuv pool): not an image → 415, too many pixels → 422.
   await probeImage(upload.bytes, { maxInputPixels: context.maxPixels });
-  return context.queue.enqueue(upload.bytes, cartoonizeRequest, { filename: upload.filename });
+  return context.queue.enqueue(upload.bytes, cartoonizeRequest, { filename: upload.filename, owner: request.apiKeyId });
 }

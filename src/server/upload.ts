@@ -92,14 +92,17 @@ export async function readMultipart(request: FastifyRequest): Promise<void> {
     throw new PortoonError('E_UNSUPPORTED_FORMAT', 'Send the photo as multipart/form-data, in the field "image"');
   }
   const fields: Record<string, string> = Object.create(null) as Record<string, string>;
-  for await (const part of request.parts()) {
+  for await (const part of parsed(request.parts())) {
     if (Object.hasOwn(fields, part.fieldname)) throw new PortoonError('E_BAD_OPTION', `Parameter "${part.fieldname}" was sent twice`);
     if (part.type === 'file') {
       if (part.fieldname !== 'image') {
         part.file.resume();
         throw new PortoonError('E_BAD_OPTION', `Unexpected file in the field "${part.fieldname}"; send the photo in the field "image"`);
       }
-      request.upload = { bytes: await readFilePart(request, part.file), filename: part.filename, mimetype: part.mimetype };
+      const bytes = await readFilePart(request, part.file).catch((error: unknown) => {
+        throw framingError(error);
+      });
+      request.upload = { bytes, filename: part.filename, mimetype: part.mimetype };
       fields.image = part.filename || 'upload';
     } else {
       fields[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
@@ -109,23 +112,47 @@ export async function readMultipart(request: FastifyRequest): Promise<void> {
 }
 
 /**
+ * Errors out of the multipart parser are the client's framing mistakes. @fastify/multipart's own
+ * errors (limits, a request closed early) carry a code and are mapped by `toHttpError`; busboy's are
+ * plain `Error`s (no boundary, "Unexpected end of multipart data", a part cut short), which would
+ * otherwise pass for a bug of ours: a 500 and an error-level log for a client's broken upload.
+ */
+function framingError(error: unknown): Error {
+  if (error instanceof PortoonError) return error;
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new PortoonError('E_BAD_REQUEST', `The multipart/form-data body is malformed (${reason}); send the photo in the field "image"`, {
+    cause: error,
+  });
+}
+
+/** The parts, with the parser's own failures turned into framing errors (the loop body's errors pass untouched). */
+async function* parsed<T>(parts: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    for await (const part of parts) yield part;
+  } catch (error) {
+    throw framingError(error);
+  }
+}
+
+/**
  * Buffers the photo, refusing it (413) the moment it passes the upload limit. `part.toBuffer()` only
  * fails at the end of the part: past the limit busboy reads on and discards until the body ends, so
  * an endless or huge body without Content-Length would hold the request for as long as it is sent.
  * Destroying the file stream stops the parsing.
+ *
+ * Read by iterating, not by adding 'end' and 'error' listeners: a small body arrives in one piece, and
+ * busboy may already have ended the stream, or destroyed it for a body cut short, before the part gets
+ * here. Iteration sees that state; listeners added afterwards would wait forever.
  */
-function readFilePart(request: FastifyRequest, file: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    file.on('data', (chunk: Buffer) => chunks.push(chunk));
-    file.once('limit', () => {
-      chunks.length = 0;
-      reject(new request.server.multipartErrors.RequestFileTooLargeError());
-      file.destroy();
-    });
-    file.once('end', () => resolve(Buffer.concat(chunks)));
-    file.once('error', reject);
-  });
+async function readFilePart(request: FastifyRequest, file: Readable & { truncated?: boolean }): Promise<Buffer> {
+  const tooLarge = (): Error => new request.server.multipartErrors.RequestFileTooLargeError();
+  file.once('limit', () => file.destroy(tooLarge()));
+  const chunks: Buffer[] = [];
+  for await (const chunk of file) chunks.push(chunk as Buffer);
+  // The limit can also have been passed before the listener above was added.
+  if (file.truncated === true) throw tooLarge();
+  return Buffer.concat(chunks);
 }
 
 /** Turns validated fields into an engine request. */

@@ -1,0 +1,183 @@
+/**
+ * A corpus of hostile and odd uploads (test/helpers/hostile-corpus.ts) against a real service: real
+ * models and worker, `app.inject()` for the whole corpus, then a real socket for the framing and size
+ * cases that only a socket shows. Every input gets exactly its documented answer (status and code from
+ * the error table), none a 500, and the service is still healthy and serving afterwards.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { LightMyRequestResponse } from 'fastify';
+import { ERROR_TABLE } from '../../src/core/errors.js';
+import { resolveServerConfig } from '../../src/server/config.js';
+import { createService, type Service } from '../../src/server/service.js';
+import { describeWithModels, portrait, TEST_MODELS_DIR } from '../helpers/env.js';
+import {
+  buildHostileCorpus,
+  H,
+  MAX_SIDE,
+  rawExchange,
+  W,
+  type Expected,
+  type HostileCase,
+  type RawAnswer,
+} from '../helpers/hostile-corpus.js';
+import { multipart } from '../helpers/multipart.js';
+
+const MODELS = ['whitebox-cartoon'];
+const PHOTO = readFileSync(portrait('04-man-headshot-suit.jpg'));
+const MAX_UPLOAD_MB = 1;
+
+/** What the service answered, in the shape of an expectation. */
+async function outcome(response: LightMyRequestResponse): Promise<Expected | { status: number; body: string }> {
+  if (response.statusCode === 200) {
+    const meta = await sharp(response.rawPayload).metadata();
+    const headers = [Number(response.headers['x-portoon-width']), Number(response.headers['x-portoon-height'])];
+    // The report headers and the image itself must agree.
+    if (headers[0] !== meta.width || headers[1] !== meta.height)
+      return { status: 200, body: `headers ${headers.join('x')}, image ${meta.width}x${meta.height}` };
+    return { status: 200, width: meta.width!, height: meta.height! };
+  }
+  const type = response.headers['content-type'];
+  const body = response.body;
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+    const { code, message } = parsed.error ?? {};
+    const wellFormed =
+      type === 'application/json; charset=utf-8' &&
+      Object.keys(parsed).join() === 'error' &&
+      typeof message === 'string' &&
+      message.length > 10 &&
+      typeof code === 'string' &&
+      Object.hasOwn(ERROR_TABLE, code) &&
+      ERROR_TABLE[code as keyof typeof ERROR_TABLE].status === response.statusCode;
+    if (wellFormed) return { code: code as keyof typeof ERROR_TABLE };
+  } catch {
+    // Not JSON: reported below as it is.
+  }
+  return { status: response.statusCode, body: `${String(type)} ${body.slice(0, 200)}` };
+}
+
+function expectApiError(answer: RawAnswer, code: keyof typeof ERROR_TABLE): void {
+  expect({ status: answer.status, type: answer.headers['content-type'], body: JSON.parse(answer.body) as unknown }).toMatchObject({
+    status: ERROR_TABLE[code].status,
+    type: 'application/json; charset=utf-8',
+    body: { error: { code, message: expect.any(String) } },
+  });
+}
+
+describeWithModels(MODELS)('hostile inputs', () => {
+  let service: Service;
+  let corpus: HostileCase[] = [];
+
+  beforeAll(async () => {
+    const config = resolveServerConfig(
+      {
+        modelsDir: TEST_MODELS_DIR,
+        styles: 'cel,cartoon',
+        workers: '1',
+        maxQueue: '8',
+        rateLimit: '0',
+        maxUploadMb: String(MAX_UPLOAD_MB),
+        logLevel: 'silent',
+      },
+      {},
+    );
+    service = await createService(config);
+    await service.warmUp();
+    corpus = await buildHostileCorpus({ photo: PHOTO, maxUploadBytes: MAX_UPLOAD_MB * 1024 * 1024, style: 'cel' });
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('the corpus holds at least 250 distinct inputs', () => {
+    const digest = (c: HostileCase): string =>
+      createHash('sha256')
+        .update(`${c.request.method} ${c.request.url}\n${JSON.stringify(Object.entries(c.request.headers).sort())}\n`)
+        .update(c.request.payload ?? Buffer.alloc(0))
+        .digest('hex');
+    console.info(`hostile corpus: ${corpus.length} inputs`);
+    expect(corpus.length).toBeGreaterThanOrEqual(250);
+    expect(new Set(corpus.map((c) => c.name)).size).toBe(corpus.length);
+    expect(new Set(corpus.map(digest)).size).toBe(corpus.length);
+  });
+
+  it('answers every input with exactly its documented status and code, never a 500', async () => {
+    const started = performance.now();
+    const expected: Record<string, Expected> = {};
+    const actual: Record<string, unknown> = {};
+    const statuses: number[] = [];
+    for (const { name, request, expected: want } of corpus) {
+      const response = await service.app.inject({
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        ...(request.payload ? { payload: request.payload } : {}),
+      });
+      statuses.push(response.statusCode);
+      expected[name] = want;
+      actual[name] = await outcome(response);
+    }
+    console.info(`hostile corpus: ${corpus.length} answers in ${Math.round(performance.now() - started)} ms`);
+    expect(actual).toEqual(expected);
+    expect(statuses.filter((status) => status >= 500)).toEqual([]);
+    expect(await service.queue.counts()).toMatchObject({ queued: 0, running: 0 });
+  });
+
+  it('on a real socket: broken framing, bad HTTP and oversize bodies get the API error shape; the service keeps serving', async () => {
+    const base = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = Number(new URL(base).port);
+    const photo = await sharp(PHOTO).resize(W, H).jpeg().toBuffer();
+    const post = (headers: string, length?: number): string =>
+      `POST /api/v1/cartoon HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${headers}${length === undefined ? '' : `Content-Length: ${length}\r\n`}\r\n`;
+    const form = await multipart({ style: 'cel', maxSide: String(MAX_SIDE) }, { bytes: photo });
+    const formType = form.headers['content-type']!;
+
+    // No boundary, and a body that stops before its closing boundary.
+    const noBoundary = await rawExchange(port, post('Content-Type: multipart/form-data\r\n', form.payload.length), form.payload);
+    expectApiError(noBoundary, 'E_BAD_REQUEST');
+    const cut = form.payload.subarray(0, form.payload.length - 50);
+    expectApiError(await rawExchange(port, post(`Content-Type: ${formType}\r\n`, cut.length), cut), 'E_BAD_REQUEST');
+
+    // Bad HTTP: the parser's own refusals, closed after the answer.
+    const badChunk = await rawExchange(
+      port,
+      post(`Content-Type: ${formType}\r\nTransfer-Encoding: chunked\r\n`),
+      Buffer.from('zz\r\nhello\r\n0\r\n\r\n'),
+    );
+    expectApiError(badChunk, 'E_BAD_REQUEST');
+    expect(badChunk.headers.connection).toBe('close');
+    expectApiError(
+      await rawExchange(port, post(`Content-Type: ${formType}\r\nContent-Length: 12, 13\r\n`), Buffer.alloc(0)),
+      'E_BAD_REQUEST',
+    );
+
+    // Over the upload limit: refused from the declared length, before the body is sent...
+    const declared = await rawExchange(port, post(`Content-Type: ${formType}\r\n`, 3 * 1024 * 1024), Buffer.alloc(0));
+    expectApiError(declared, 'E_FILE_TOO_LARGE');
+    // ...and, without a length, as soon as the file passes the limit.
+    const chunked = await rawExchange(
+      port,
+      post(`Content-Type: ${formType}\r\nTransfer-Encoding: chunked\r\n`),
+      async (write, answered) => {
+        const chunk = (bytes: Buffer): Buffer =>
+          Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, Buffer.from('\r\n')]);
+        write(chunk(form.payload.subarray(0, form.payload.length - 60)));
+        for (let sent = 0; sent < 4 * 1024 * 1024 && !answered(); sent += 64 * 1024) {
+          if (!write(chunk(Buffer.alloc(64 * 1024, 0x55)))) await new Promise((resolve) => setImmediate(resolve));
+        }
+      },
+    );
+    expectApiError(chunked, 'E_FILE_TOO_LARGE');
+
+    // Still healthy, and a good upload still works, on the socket and through inject.
+    expect((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+    const good = await rawExchange(port, post(`Content-Type: ${formType}\r\n`, form.payload.length), form.payload);
+    expect([good.status, good.headers['x-portoon-width'], good.headers['x-portoon-height']]).toEqual([200, String(W), String(H)]);
+    const again = await service.app.inject({ method: 'POST', url: '/api/v1/cartoon', headers: form.headers, payload: form.payload });
+    expect([again.statusCode, again.headers['x-portoon-width'], again.headers['x-portoon-height']]).toEqual([200, String(W), String(H)]);
+    expect(await service.queue.counts()).toMatchObject({ queued: 0, running: 0 });
+  });
+});
