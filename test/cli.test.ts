@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fsError } from '../src/cli/fs-errors.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { describeWithModels, MODEL_MIRROR, PORTRAITS_DIR, portrait, REPO_ROOT, TEST_MODELS_DIR } from './helpers/env.js';
 import { loadRgb, meanAbsDiff, pngBomb } from './helpers/images.js';
@@ -42,22 +43,26 @@ interface RunOptions {
   cwd?: string;
   /** Close our end of the child's stdout right away (a reader that goes away, like `| head`). */
   closeStdout?: boolean;
+  /** Program and leading arguments to run instead of `node dist/cli/main.js`, e.g. `['npx', 'portoon']`. */
+  command?: readonly string[];
 }
 
 let TMP = '';
 
-/** Runs `node dist/cli/main.js ...args` with PORTOON_MODELS = the test models and no model mirror. */
+/** Runs `node dist/cli/main.js ...args` (or `options.command ...args`) with PORTOON_MODELS = the test models and no model mirror. */
 function run(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORTOON_MODELS: TEST_MODELS_DIR };
   delete env.PORTOON_MODEL_MIRROR;
   delete env.PORTOON_DEBUG;
   delete env.NODE_OPTIONS;
+  env.npm_config_update_notifier = 'false'; // npm's "new version available" notice is not the CLI's output
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? TMP, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, ...lead] = options.command ?? [process.execPath, CLI];
+    const child = spawn(file!, [...lead, ...args], { cwd: options.cwd ?? TMP, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -97,14 +102,18 @@ function expectOneLineError(result: RunResult, code: string): string {
   return line;
 }
 
-/** A commander usage error: the `error: ...` line and the help hint, nothing else. */
-function expectUsageError(result: RunResult, ...fragments: string[]): void {
+/** A usage error: exactly `portoon: <message> [E_BAD_OPTION]` on stderr, nothing on stdout, exit 2. */
+function expectUsageError(result: RunResult, message: string): void {
   expect(result.code, result.stderr).toBe(2);
   expect(result.stdout).toBe('');
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines[0]).toMatch(/^error: /);
-  for (const fragment of fragments) expect(lines[0]).toContain(fragment);
-  expect(lines.slice(1)).toEqual(['(run portoon --help for usage)']);
+  expect(result.stderr).toBe(`portoon: ${message} [E_BAD_OPTION]\n`);
+}
+
+/** A system error code as Node words it ("EEXIST: file already exists, mkdir …"), which users must never see. */
+const RAW_SYSTEM_ERROR = /\bE[A-Z]{3,}: /;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function jsonLines(stdout: string): Array<Record<string, unknown>> {
@@ -152,6 +161,25 @@ describe('portoon: help, version, usage errors (exit 2)', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('npx portoon --version from the checkout: the version and not a single npm warning', async () => {
+    const r = await run(['--version'], { command: ['npx', '--no-install', 'portoon'], cwd: REPO_ROOT, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(PKG.version);
+    expect(r.stderr).toBe('');
+  });
+
+  it('the optional CUDA download of onnxruntime-node stays off: denied for npm 11, skipped by `npm run setup` for npm 10', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      allowScripts?: Record<string, boolean>;
+      scripts: Record<string, string>;
+    };
+    expect(pkg.allowScripts?.['onnxruntime-node']).toBe(false);
+    expect(pkg.scripts.setup).toMatch(/^ONNXRUNTIME_NODE_INSTALL=skip npm install /);
+    // npm 11 warns about every unknown key in .npmrc ("Unknown project config"), so the setting may not live there.
+    const npmrc = join(REPO_ROOT, '.npmrc');
+    expect(existsSync(npmrc) ? readFileSync(npmrc, 'utf8') : '').not.toMatch(/onnxruntime/);
+  });
+
   it('--help prints usage with the subcommands', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
@@ -159,37 +187,77 @@ describe('portoon: help, version, usage errors (exit 2)', () => {
     expect(r.stdout).toMatch(/^\s+styles\b/m);
     expect(r.stdout).toMatch(/^\s+models\b/m);
     expect(r.stdout).toContain('--strength');
+    expect(r.stdout).toContain('--overwrite');
     expect(r.stderr).toBe('');
   });
 
-  it('no inputs at all: usage on stderr, exit 2', async () => {
-    const r = await run([]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('Usage: portoon');
+  it.each(['models', 'models pull', 'serve', 'styles'])('portoon %s --help prints that help on stdout, exit 0', async (command) => {
+    const r = await run([...command.split(' '), '--help']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`Usage: portoon ${command} [options]`);
   });
 
-  it('unknown option', async () => {
-    const out = join(tempDir('usage'), 'unknown-option.png');
-    expectUsageError(await run([portrait(HEADSHOT), '-s', 'cel', '-o', out, '--bogus']), "unknown option '--bogus'");
+  it('--threads: help and README give the real default (the cores divided among the workers)', async () => {
+    const help = (await run(['--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--threads <n> inference threads per worker (default: the cores divided among the workers)');
+    expect(help).not.toContain('all cores');
+    const row = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('| `--threads'));
+    expect(row).toContain('the cores divided among the workers');
+  });
+
+  // Every misuse, whether an option parser or commander itself finds it, and in any subcommand,
+  // ends the same way: one `portoon: <message> [E_BAD_OPTION]` line saying what was expected and
+  // what arrived, exit code 2, and no output file.
+  it.each([
+    [['--strength', '2'], 'Expected a number between 0 and 1 for --strength but received 2'],
+    [['--strength', 'abc'], 'Expected a number between 0 and 1 for --strength but received abc'],
+    [['--strength'], 'Expected a value for --strength but received none'],
+    [['--bogus'], 'Expected an option listed by "portoon --help" but received --bogus'],
+    [['--stylee', 'cel'], 'Expected an option listed by "portoon --help" but received --stylee (did you mean --style?)'],
+    [['--format', 'gif'], 'Expected png, jpeg or webp for --format but received gif'],
+    [['--quality', '0'], 'Expected a whole number between 1 and 100 for --quality but received 0'],
+    [['--quality', '101'], 'Expected a whole number between 1 and 100 for --quality but received 101'],
+    [['--max-side', '0'], 'Expected a whole number of at least 16 for --max-side but received 0'],
+    [
+      ['--mix', 'watercolor:2'],
+      'Expected <style>:<weight> with a weight between 0 and 1 (e.g. sketch:0.3) for --mix but received watercolor:2',
+    ],
+    [
+      ['--mix', 'nonsense::'],
+      'Expected <style>:<weight> with a weight between 0 and 1 (e.g. sketch:0.3) for --mix but received nonsense::',
+    ],
+    [['--workers', '0'], 'Expected a positive whole number for --workers but received 0'],
+    [['--threads', '1.5'], 'Expected a positive whole number for --threads but received 1.5'],
+    [['--detector', 'foo'], 'Expected both, retinaface or yunet for --detector but received foo'],
+    [['--background', 'foo'], 'Expected stylize, keep or blur for --background but received foo'],
+    [['--device', 'foo'], 'Expected cpu or cuda for --device but received foo'],
+  ])('portoon <photo> %j: %s', async (args, message) => {
+    const out = join(tempDir('usage'), 'out.png');
+    expectUsageError(await run([portrait(HEADSHOT), '-s', 'cel', '-o', out, ...args]), message);
     expect(existsSync(out)).toBe(false);
   });
 
-  it('--strength 2 is out of range', async () => {
-    const out = join(tempDir('usage'), 'strength.png');
-    expectUsageError(
-      await run([portrait(HEADSHOT), '-s', 'cel', '-o', out, '--strength', '2']),
-      '--strength',
-      'expected a number between 0 and 1',
-      '"2"',
-    );
-    expect(existsSync(out)).toBe(false);
-  });
-
-  it('--mix nonsense:: is not <style>:<weight>', async () => {
-    const out = join(tempDir('usage'), 'mix.png');
-    expectUsageError(await run([portrait(HEADSHOT), '-s', 'cel', '-o', out, '--mix', 'nonsense::']), '--mix', 'nonsense::');
-    expect(existsSync(out)).toBe(false);
+  it.each([
+    [[], 'Expected an image file, a folder or a command (styles, serve or models) but received none; see portoon --help'],
+    [
+      ['modles', 'list'],
+      'Expected an image file, a folder or a command (styles, serve or models) but received modles, which names none of them; see portoon --help',
+    ],
+    [['help', 'foo'], 'Expected a command of portoon (styles, serve or models) but received foo'],
+    [['models'], 'Expected a command of portoon models (list, pull or verify) but received none'],
+    [['models', 'lst'], 'Expected a command of portoon models (list, pull or verify) but received lst (did you mean list?)'],
+    [['models', 'pull', '--bogus'], 'Expected an option listed by "portoon models pull --help" but received --bogus'],
+    [['models', 'list', '--from'], 'Expected an option listed by "portoon models list --help" but received --from'],
+    [['models', 'list', 'extra'], 'Expected no arguments for portoon models list but received extra'],
+    [['styles', 'extra'], 'Expected no arguments for portoon styles but received extra'],
+    [['styles', '--bogus'], 'Expected an option listed by "portoon styles --help" but received --bogus'],
+    [['serve', '--bogus'], 'Expected an option listed by "portoon serve --help" but received --bogus'],
+    [['serve', '--port'], 'Expected a value for --port but received none'],
+  ])('portoon %j: %s', async (args, message) => {
+    expectUsageError(await run(args, { timeoutMs: 20_000 }), message);
   });
 
   it('unknown style -s vaporwave: E_UNKNOWN_STYLE, exit 2, lists the styles', async () => {
@@ -256,19 +324,24 @@ describe('missing inputs and models (no models needed)', () => {
     const r = await run([missing, '-s', 'cel', '-o', join(TMP, 'missing', 'out.png')]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
-    expect(expectOneLineError(r, 'E_INPUT_NOT_FOUND')).toContain(missing);
+    expect(expectOneLineError(r, 'E_INPUT_NOT_FOUND')).toBe(`portoon: Input ${missing} does not exist [E_INPUT_NOT_FOUND]`);
     expect(existsSync(join(TMP, 'missing', 'out.png'))).toBe(false);
   });
 
-  it('-s anime with an empty models folder: E_MODEL_MISSING, exit 1, tells how to pull', async () => {
+  it('-s anime with an empty models folder: E_MODEL_MISSING, exit 1, one npx command installing every missing model', async () => {
     const empty = tempDir('no-models');
     const out = join(tempDir('no-models-out'), 'anime.png');
     const r = await run([portrait(HEADSHOT), '-s', 'anime', '-o', out], { env: { PORTOON_MODELS: empty } });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     const line = expectOneLineError(r, 'E_MODEL_MISSING');
-    expect(line).toContain('portoon models pull');
-    expect(line).toContain('animeganv3-jpface-v1');
+    const catalogue = loadCatalogue();
+    const needed = [...catalogue.modelsOf(catalogue.style('anime')), ...DETECTORS];
+    const command = /Install with: npx portoon models pull (.+?) --from <mirror folder or https URL> \(or set PORTOON_MODEL_MIRROR/.exec(
+      line,
+    );
+    expect(command, line).not.toBeNull();
+    expect(command![1]!.split(' ').sort()).toEqual([...new Set(needed)].sort());
     expect(existsSync(out)).toBe(false);
   });
 
@@ -284,15 +357,21 @@ describe('missing inputs and models (no models needed)', () => {
     }
   });
 
-  it('models pull with no mirror configured fails fast with E_MODEL_SOURCE and the --from hint', async () => {
+  it('models pull with no mirror configured fails fast with E_MODEL_SOURCE, naming every missing model in an npx command', async () => {
     const store = tempDir('pull-no-mirror');
-    const r = await run(['models', 'pull', 'yunet-face'], { env: { PORTOON_MODELS: store }, timeoutMs: 30_000 });
+    const r = await run(['models', 'pull'], { env: { PORTOON_MODELS: store }, timeoutMs: 30_000 });
     expect(r.timedOut).toBe(false);
-    expect(r.code).not.toBe(0);
     expect(r.code).toBe(1);
-    const line = expectOneLineError(r, 'E_MODEL_SOURCE');
-    expect(line).toContain('portoon models pull --from');
-    expect(existsSync(join(store, 'yunet-face.onnx'))).toBe(false);
+    const defaults = loadCatalogue()
+      .models.filter((m) => m.default)
+      .map((m) => m.id);
+    expect(defaults.length).toBeGreaterThan(1);
+    expect(expectOneLineError(r, 'E_MODEL_SOURCE')).toBe(
+      `portoon: Models ${defaults.join(', ')} need installing, but no model source is configured. ` +
+        `Run: npx portoon models pull --from <mirror folder or https URL> ${defaults.join(' ')} ` +
+        '(or set PORTOON_MODEL_MIRROR=<mirror folder or https URL> and leave out --from) [E_MODEL_SOURCE]',
+    );
+    expect(readdirSync(store)).toEqual([]);
   });
 
   it('models list --json --models-dir <empty>: the subcommand option is honoured, everything missing', async () => {
@@ -303,6 +382,122 @@ describe('missing inputs and models (no models needed)', () => {
     expect(list.dir).toBe(empty);
     expect(list.models.length).toBeGreaterThan(0);
     expect(list.models.every((m) => m.state === 'missing')).toBe(true);
+  });
+});
+
+// The cel style needs no model: with an empty models folder these run anywhere, and fast.
+describe('existing outputs and file-system errors in words (style cel, no models)', () => {
+  let empty = '';
+  let aFile = '';
+  beforeAll(() => {
+    empty = tempDir('fs-no-models');
+    aFile = join(tempDir('fs'), 'a-file');
+    writeFileSync(aFile, 'not a folder\n');
+  });
+  const runCel = (args: readonly string[], options: RunOptions = {}): Promise<RunResult> =>
+    run([...args, '-s', 'cel'], { ...options, env: { PORTOON_MODELS: empty, ...options.env } });
+
+  it('single image, -o names an existing file: refused with E_OUTPUT_EXISTS (exit 2) naming the file and --overwrite; kept', async () => {
+    const out = join(tempDir('exists-single'), 'out.png');
+    writeFileSync(out, 'an earlier result');
+    const r = await runCel([portrait(HEADSHOT), '-o', out]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `portoon: ${out} already exists; pass --overwrite to replace it, or choose another name with -o [E_OUTPUT_EXISTS]\n`,
+    );
+    expect(readFileSync(out, 'utf8')).toBe('an earlier result');
+
+    const replaced = await runCel([portrait(HEADSHOT), '-o', out, '--overwrite', '--json']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(jsonLines(replaced.stdout)[0]).toMatchObject({ output: out, format: 'png' });
+    expect((await size(out)).format).toBe('png');
+  });
+
+  it('single image, the default output name exists: refused the same way', async () => {
+    const cwd = tempDir('exists-default');
+    const out = join(cwd, '04-man-headshot-suit-cel.jpg');
+    writeFileSync(out, 'an earlier result');
+    const r = await runCel([portrait(HEADSHOT)], { cwd });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(
+      `portoon: ${out} already exists; pass --overwrite to replace it, or choose another name with -o [E_OUTPUT_EXISTS]\n`,
+    );
+    expect(readFileSync(out, 'utf8')).toBe('an earlier result');
+  });
+
+  it('a batch re-run on "." skips what it wrote and does not take ./portoon-out as new input', async () => {
+    const cwd = tempDir('rerun-dot');
+    copyFileSync(portrait(HEADSHOT), join(cwd, HEADSHOT));
+    const out = join(cwd, 'portoon-out', HEADSHOT);
+    const first = await runCel(['.', '--json'], { cwd });
+    expect(first.code, first.stderr).toBe(0);
+    expect(jsonLines(first.stdout)).toEqual([expect.objectContaining({ input: HEADSHOT, output: join('portoon-out', HEADSHOT) })]);
+    const again = await runCel(['.', '--json'], { cwd });
+    expect(again.code, again.stderr).toBe(0);
+    expect(jsonLines(again.stdout)).toEqual([
+      {
+        input: HEADSHOT,
+        output: join('portoon-out', HEADSHOT),
+        skipped: true,
+        note: 'the output already exists; pass --overwrite to replace it',
+      },
+    ]);
+    expect(readdirSync(join(cwd, 'portoon-out'))).toEqual([HEADSHOT]);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('-o <existing file>/x.png: the output folder cannot be created, said in words (no "EEXIST:"), exit 1', async () => {
+    const r = await runCel([portrait(HEADSHOT), '-o', join(aFile, 'x.png')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(`portoon: Cannot create the output folder ${aFile}: a file with that name exists [E_OUTPUT_FAILED]\n`);
+    expect(r.stderr).not.toMatch(RAW_SYSTEM_ERROR);
+  });
+
+  it('a batch with -o <existing file>: the same words for the output folder', async () => {
+    const inDir = tempDir('fs-batch-in');
+    copyFileSync(portrait(HEADSHOT), join(inDir, HEADSHOT));
+    const r = await runCel([inDir, '-o', aFile]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(`portoon: Cannot create the output folder ${aFile}: a file with that name exists [E_OUTPUT_FAILED]\n`);
+  });
+
+  it('-o <existing file>/sub/x.png: names the file that stands where a folder should be (no "ENOTDIR:")', async () => {
+    const r = await runCel([portrait(HEADSHOT), '-o', join(aFile, 'sub', 'x.png')]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      `portoon: Cannot create the output folder ${join(aFile, 'sub')}: ${aFile} is a file, not a folder [E_OUTPUT_FAILED]\n`,
+    );
+  });
+
+  it('--overwrite onto a folder of the output name: "a folder with that name exists" (no "EISDIR:")', async () => {
+    const cwd = tempDir('fs-isdir');
+    const out = join(cwd, '04-man-headshot-suit-cel.png');
+    mkdirSync(out);
+    const r = await runCel([portrait(HEADSHOT), '--format', 'png', '--overwrite'], { cwd });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(`portoon: Cannot write ${out}: a folder with that name exists [E_OUTPUT_FAILED]\n`);
+  });
+
+  it('an input below a file (<file>/photo.jpg): cannot be read, said in words (no "ENOTDIR:"), exit 3', async () => {
+    const input = join(aFile, 'photo.jpg');
+    const r = await runCel([input, '-o', join(tempDir('fs-out'), 'x.png')]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toBe(`portoon: Cannot read the input ${input}: ${aFile} is a file, not a folder [E_INPUT_NOT_FOUND]\n`);
+  });
+
+  it("fsError keeps Node's error as the cause", () => {
+    let original: unknown;
+    try {
+      mkdirSync(aFile);
+    } catch (error) {
+      original = error;
+    }
+    expect((original as NodeJS.ErrnoException).code).toBe('EEXIST');
+    const error = fsError('E_OUTPUT_FAILED', `Cannot create the output folder ${aFile}`, aFile, original);
+    expect(error.message).toBe(`Cannot create the output folder ${aFile}: a file with that name exists`);
+    expect(error.cause).toBe(original);
+    expect(error.details).toEqual({ path: aFile, errno: 'EEXIST' });
   });
 });
 
@@ -402,8 +597,55 @@ describeWithModels(DETECTORS)('portoon with style cel (detectors only)', () => {
     const errLines = r.stderr.trimEnd().split('\n');
     expect(errLines).toHaveLength(2);
     expect(errLines[0]).toBe(`portoon: ${join(inDir, 'notes.jpg')}: ${badMessage} [E_UNSUPPORTED_FORMAT]`);
-    expect(errLines[1]).toMatch(new RegExp(`^3 of 4 images done in [0-9.]+ s, ${faces} faces found, 1 failed$`));
+    expect(errLines[1]).toMatch(
+      new RegExp(
+        `^3 written, 0 skipped, 1 failed of 4 images in [0-9.]+ s \\(${faces} faces found\\); output folder: ${escapeRegExp(outDir)}$`,
+      ),
+    );
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('batch re-run: existing outputs are skipped (stderr and --json say so), --overwrite replaces them', async () => {
+    const inDir = tempDir('rerun-in');
+    const outDir = join(TMP, 'rerun-out');
+    for (const name of SMALL.slice(0, 2)) symlinkSync(portrait(name), join(inDir, name));
+    const [kept, removed] = SMALL.slice(0, 2).map((name) => join(outDir, name)) as [string, string];
+    const summary = (written: number, skipped: number, faces: number): RegExp =>
+      new RegExp(
+        `^${written} written, ${skipped} skipped, 0 failed of 2 images in [0-9.]+ s \\(${faces} faces? found\\); output folder: ${escapeRegExp(outDir)}$`,
+      );
+
+    const first = await run([inDir, '-s', 'cel', '-o', outDir]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(summary(2, 0, 2))]);
+
+    // One output changed by hand since, one deleted: only the deleted one is made again.
+    writeFileSync(kept, 'edited by hand');
+    rmSync(removed);
+    const again = await run([inDir, '-s', 'cel', '-o', outDir, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const lines = jsonLines(again.stdout);
+    expect(lines).toHaveLength(2);
+    expect(lines.find((l) => l.output === kept)).toEqual({
+      input: join(inDir, SMALL[0]!),
+      output: kept,
+      skipped: true,
+      note: 'the output already exists; pass --overwrite to replace it',
+    });
+    expect(lines.find((l) => l.output === removed)).toMatchObject({ input: join(inDir, SMALL[1]!), style: 'cel' });
+    expect(readFileSync(kept, 'utf8')).toBe('edited by hand');
+    expect((await size(removed)).format).toBe('jpeg');
+    expect(again.stderr.trimEnd().split('\n')).toEqual([
+      `skipped ${kept}: the output already exists; pass --overwrite to replace it`,
+      expect.stringMatching(summary(1, 1, 1)),
+    ]);
+
+    const replaced = await run([inDir, '-s', 'cel', '-o', outDir, '--overwrite', '--json']);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(jsonLines(replaced.stdout).map((l) => l.skipped)).toEqual([undefined, undefined]);
+    expect((await size(kept)).format).toBe('jpeg');
+    expect(replaced.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(summary(2, 0, 2))]);
+    expect(readdirSync(outDir).sort()).toEqual(SMALL.slice(0, 2).sort()); // no .part files left behind
   });
 
   it('--strength 0 --format png: the output is the input (mean abs diff < 1)', async () => {
@@ -477,6 +719,22 @@ describeWithModels(['yunet-face'])('portoon models (real mirror)', () => {
     expect(bad.stdout).toContain(`CORRUPT  yunet-face: ${file}`);
     const line = expectOneLineError(bad, 'E_MODEL_CORRUPT');
     expect(line).toContain(file);
-    expect(line).toContain('portoon models pull yunet-face --force');
+    expect(line).toContain('npx portoon models pull yunet-face --force');
+  });
+
+  it('with no mirror, the error names every missing model in a command that works as printed from the checkout', async () => {
+    const store = tempDir('store-printed-command');
+    const ids = ['yunet-face', 'retinaface-mnet025'];
+    const failed = await run(['models', 'pull', ...ids, '--models-dir', store]);
+    expect(failed.code).toBe(1);
+    const line = expectOneLineError(failed, 'E_MODEL_SOURCE');
+    const printed = /Run: (npx portoon models pull .+?) \(or set PORTOON_MODEL_MIRROR/.exec(line)?.[1];
+    expect(printed).toBe(`npx portoon models pull --from <mirror folder or https URL> ${ids.join(' ')} --models-dir ${store}`);
+
+    // Fill in the mirror and run the command exactly as printed, through npx, from the repository.
+    const [npx, ...args] = printed!.replace('<mirror folder or https URL>', MODEL_MIRROR).split(' ');
+    const pulled = await run([], { command: [npx!, ...args], cwd: REPO_ROOT, timeoutMs: 120_000 });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readdirSync(store).sort()).toEqual(ids.map((id) => `${id}.onnx`).sort());
   });
 });

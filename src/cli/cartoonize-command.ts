@@ -1,12 +1,14 @@
 /** `portoon <files or folders…>`: cartoonize one image or a whole batch, with progress and a summary. */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { PortoonError, toPortoonError } from '../core/errors.js';
 import { overallProgress, type BackgroundMode, type StyleMix } from '../core/pipeline.js';
 import type { OutputFormat } from '../node/codec.js';
 import { Portoon } from '../node/portoon.js';
 import type { CartoonizeRequest } from '../node/engine.js';
+import { errnoOf, fsError } from './fs-errors.js';
 import { extensionFor, formatFromPath, planJobs, type Job } from './inputs.js';
 
 export interface CartoonizeCliOptions {
@@ -21,6 +23,8 @@ export interface CartoonizeCliOptions {
   detector?: 'both' | 'retinaface' | 'yunet';
   json?: boolean;
   quiet?: boolean;
+  /** Replace outputs that already exist (default: a batch skips them, a single image is refused). */
+  overwrite?: boolean;
   workers?: number;
   threads?: number;
   device?: 'cpu' | 'cuda';
@@ -30,7 +34,9 @@ export interface CartoonizeCliOptions {
 /** @returns the process exit code. */
 export async function runCartoonize(inputs: readonly string[], options: CartoonizeCliOptions): Promise<number> {
   const outputExt = (input: string): string => extensionFor(options.format ?? formatFromPath(input) ?? 'png');
-  const { jobs, batch } = planJobs(inputs, options.out, options.style, outputExt);
+  const { jobs, batch, folder } = planJobs(inputs, options.out, options.style, outputExt);
+  // A single image whose output exists is refused before any work; a batch skips such files one by one.
+  if (!batch && !options.overwrite && existsSync(jobs[0]!.output)) throw outputExists(jobs[0]!.output);
   const portoon = await Portoon.create({
     ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
@@ -51,23 +57,32 @@ export async function runCartoonize(inputs: readonly string[], options: Cartooni
     // Fail fast on a bad style, option or missing model before touching any file.
     portoon.modelsFor(request);
     return batch
-      ? await runBatch(portoon, jobs, request, options, showProgress)
+      ? await runBatch(portoon, jobs, folder!, request, options, showProgress)
       : await runSingle(portoon, jobs[0]!, request, options, showProgress);
   } finally {
     await portoon.close();
   }
 }
 
+const SKIP_NOTE = 'the output already exists; pass --overwrite to replace it';
+
+function outputExists(path: string): PortoonError {
+  return new PortoonError('E_OUTPUT_EXISTS', `${path} already exists; pass --overwrite to replace it, or choose another name with -o`, {
+    details: { path },
+  });
+}
+
+/** @returns the report, or undefined when the output appeared meanwhile and may not be replaced. */
 async function processJob(
   portoon: Portoon,
   job: Job,
   request: CartoonizeRequest,
   options: CartoonizeCliOptions,
   onProgress?: Parameters<Portoon['cartoonize']>[1]['onProgress'],
-): Promise<Record<string, unknown>> {
+): Promise<Record<string, unknown> | undefined> {
   const format = options.format ?? formatFromPath(job.output) ?? 'png';
   const { image, report } = await portoon.cartoonize(job.input, { ...request, format, ...(onProgress ? { onProgress } : {}) });
-  await writeAtomically(job.output, image);
+  if (!(await writeAtomically(job.output, image, options.overwrite ?? false))) return undefined;
   return { input: job.input, output: job.output, ...report };
 }
 
@@ -93,6 +108,7 @@ async function runSingle(
       options,
       bar ? (p) => bar.update(Math.round(100 * overallProgress(p)), { stage: p.stage }) : undefined,
     );
+    if (!result) throw outputExists(job.output);
     bar?.stop();
     if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else if (!options.quiet) {
@@ -111,6 +127,7 @@ async function runSingle(
 async function runBatch(
   portoon: Portoon,
   jobs: readonly Job[],
+  folder: string,
   request: CartoonizeRequest,
   options: CartoonizeCliOptions,
   showProgress: boolean,
@@ -123,36 +140,53 @@ async function runBatch(
     : undefined;
   bar?.start(jobs.length, 0, { file: '' });
   const failures: Array<{ job: Job; error: PortoonError }> = [];
+  const skipped: Job[] = [];
   let faces = 0;
   const started = Date.now();
   let next = 0;
   // As many images in flight as there are workers; each worker takes one at a time.
   const lanes = Math.max(1, Math.min(options.workers ?? 1, jobs.length));
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++]!;
-        try {
-          const result = await processJob(portoon, job, request, options);
-          faces += (result.faces as unknown[]).length;
-          if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        } catch (error) {
-          const e = toPortoonError(error);
-          // A missing model or a broken installation fails every image alike: stop now.
-          if (e.exitCode !== 3) throw e;
-          failures.push({ job, error: e });
-          if (options.json) process.stdout.write(`${JSON.stringify({ input: job.input, error: e.toJSON() })}\n`);
+  try {
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        while (next < jobs.length) {
+          const job = jobs[next++]!;
+          try {
+            // Checked before the work to save it; processJob checks again when it writes.
+            const result = !options.overwrite && existsSync(job.output) ? undefined : await processJob(portoon, job, request, options);
+            if (result) {
+              faces += (result.faces as unknown[]).length;
+              if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+            } else {
+              skipped.push(job);
+              if (options.json)
+                process.stdout.write(`${JSON.stringify({ input: job.input, output: job.output, skipped: true, note: SKIP_NOTE })}\n`);
+            }
+          } catch (error) {
+            const e = toPortoonError(error);
+            // A missing model or a broken installation fails every image alike: stop now.
+            if (e.exitCode !== 3) throw e;
+            failures.push({ job, error: e });
+            if (options.json) process.stdout.write(`${JSON.stringify({ input: job.input, error: e.toJSON() })}\n`);
+          }
+          bar?.increment(1, { file: job.input });
         }
-        bar?.increment(1, { file: job.input });
-      }
-    }),
-  );
-  bar?.stop();
+      }),
+    );
+  } finally {
+    // Also when an error stops the batch, so the terminal is not left with a half-drawn bar and no cursor.
+    bar?.stop();
+  }
   for (const { job, error } of failures) process.stderr.write(`portoon: ${job.input}: ${error.message} [${error.code}]\n`);
   if (!options.quiet) {
+    // Name the skipped files, but not hundreds of them on a re-run: --json lists every one.
+    for (const job of skipped.slice(0, MAX_SKIPPED_SHOWN)) process.stderr.write(`skipped ${job.output}: ${SKIP_NOTE}\n`);
+    if (skipped.length > MAX_SKIPPED_SHOWN)
+      process.stderr.write(`skipped ${skipped.length - MAX_SKIPPED_SHOWN} more (--json lists them)\n`);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const written = jobs.length - failures.length - skipped.length;
     process.stderr.write(
-      `${jobs.length - failures.length} of ${jobs.length} images done in ${seconds} s, ${faces} faces found${failures.length ? `, ${failures.length} failed` : ''}\n`,
+      `${written} written, ${skipped.length} skipped, ${failures.length} failed of ${jobs.length} images in ${seconds} s (${faces} face${faces === 1 ? '' : 's'} found); output folder: ${resolve(folder)}\n`,
     );
   }
   return failures.length > 0 ? 3 : 0;
@@ -163,14 +197,43 @@ function totalMs(result: Record<string, unknown>): number {
   return Math.round(Object.values(timings).reduce((a, b) => a + b, 0));
 }
 
-/** Writes to a temporary file and renames, so a crash never leaves a half-written image. */
-async function writeAtomically(path: string, data: Uint8Array): Promise<void> {
+const MAX_SKIPPED_SHOWN = 10;
+
+/**
+ * Writes to a temporary file and moves it into place, so a crash never leaves a half-written image.
+ * Without `overwrite` the move is a hard link, which fails instead of replacing a file that appeared
+ * since the check before the work (another run writing to the same folder).
+ * @returns false when the file exists and `overwrite` is off.
+ */
+async function writeAtomically(path: string, data: Uint8Array, overwrite: boolean): Promise<boolean> {
+  const folder = dirname(path);
   try {
-    await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.${process.pid}.part`;
-    await writeFile(temp, data);
-    await rename(temp, path);
+    await mkdir(folder, { recursive: true });
   } catch (error) {
-    throw new PortoonError('E_OUTPUT_FAILED', `Cannot write ${path}: ${(error as Error).message}`, { cause: error, details: { path } });
+    throw fsError('E_OUTPUT_FAILED', `Cannot create the output folder ${folder}`, folder, error);
+  }
+  const temp = `${path}.${process.pid}.part`;
+  try {
+    await writeFile(temp, data);
+    if (overwrite) {
+      await rename(temp, path);
+      return true;
+    }
+    try {
+      await link(temp, path);
+      return true;
+    } catch (error) {
+      if (errnoOf(error) === 'EEXIST') return false;
+      // File systems without hard links (FAT, some network shares): check, then move.
+      if (!['EPERM', 'ENOTSUP', 'ENOSYS', 'EOPNOTSUPP'].includes(errnoOf(error) ?? '')) throw error;
+      if (existsSync(path)) return false;
+      await rename(temp, path);
+      return true;
+    }
+  } catch (error) {
+    const reason = errnoOf(error) === 'EISDIR' ? 'a folder with that name exists' : undefined;
+    throw fsError('E_OUTPUT_FAILED', `Cannot write ${path}`, path, error, reason);
+  } finally {
+    await rm(temp, { force: true }).catch(() => undefined);
   }
 }

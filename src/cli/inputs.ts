@@ -3,6 +3,7 @@ import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { PortoonError } from '../core/errors.js';
 import type { OutputFormat } from '../node/codec.js';
+import { errnoOf, fsError } from './fs-errors.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif']);
 
@@ -23,13 +24,23 @@ export function formatFromPath(path: string): OutputFormat | undefined {
   return ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.webp' ? 'webp' : undefined;
 }
 
-/** Image files under `dir`, recursively, following symbolic links (each real folder is visited once). */
-function listImages(dir: string, visited = new Set<string>()): string[] {
-  const real = realpathSync(dir);
-  if (visited.has(real)) return [];
+/**
+ * Image files under `dir`, recursively, following symbolic links (each real folder is visited once).
+ * @param exclude real path of a subfolder to leave out (the batch's output folder).
+ */
+function listImages(dir: string, exclude: string | undefined, visited = new Set<string>()): string[] {
+  let real;
+  let entries;
+  try {
+    real = realpathSync(dir);
+    if (visited.has(real)) return [];
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    throw fsError('E_INPUT_NOT_FOUND', `Cannot read the folder ${dir}`, dir, error);
+  }
   visited.add(real);
   const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
     let isDirectory = entry.isDirectory();
     let isFile = entry.isFile();
@@ -42,8 +53,10 @@ function listImages(dir: string, visited = new Set<string>()): string[] {
         continue; // a dangling link is not an input
       }
     }
-    if (isDirectory) found.push(...listImages(path, visited));
-    else if (isFile && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
+    if (isDirectory) {
+      if (exclude !== undefined && realPathOrUndefined(path) === exclude) continue;
+      found.push(...listImages(path, exclude, visited));
+    } else if (isFile && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) found.push(path);
   }
   return found;
 }
@@ -52,23 +65,29 @@ function listImages(dir: string, visited = new Set<string>()): string[] {
  * @param out file (one input) or folder (several inputs or any folder input). Default: for one file,
  *   `<name>-<style>.<ext>` in the current folder; otherwise the folder `portoon-out`.
  * @param outputExt extension of the outputs when `out` does not name a file.
+ * @returns the jobs, whether this is a batch, and for a batch the folder the outputs go to.
  */
 export function planJobs(
   args: readonly string[],
   out: string | undefined,
   style: string,
   outputExt: (input: string) => string,
-): { jobs: Job[]; batch: boolean } {
+): { jobs: Job[]; batch: boolean; folder?: string } {
   const expanded: Array<{ input: string; root: string | undefined }> = [];
+  // A batch run on `.` writes to ./portoon-out: a re-run must not take those outputs as new inputs.
+  const outputFolder = realPathOrUndefined(out ?? 'portoon-out');
   for (const arg of args) {
     let info;
     try {
       info = statSync(arg);
-    } catch {
-      throw new PortoonError('E_INPUT_NOT_FOUND', `Input ${arg} does not exist`, { details: { path: arg } });
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'ENOENT')
+        throw new PortoonError('E_INPUT_NOT_FOUND', `Input ${arg} does not exist`, { cause: error, details: { path: arg } });
+      throw fsError('E_INPUT_NOT_FOUND', `Cannot read the input ${arg}`, arg, error);
     }
     if (info.isDirectory()) {
-      const images = listImages(arg);
+      const images = listImages(arg, outputFolder);
       if (images.length === 0)
         throw new PortoonError('E_INPUT_NOT_FOUND', `Folder ${arg} contains no images (${[...IMAGE_EXTENSIONS].join(' ')})`, {
           details: { path: arg },
@@ -95,7 +114,15 @@ export function planJobs(
     used.add(output);
     return { input, output };
   });
-  return { jobs, batch };
+  return { jobs, batch, folder };
+}
+
+function realPathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function isFolderTarget(path: string): boolean {

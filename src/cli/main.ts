@@ -3,14 +3,16 @@
  * The `portoon` command. Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (not an
  * image, undecodable, too large, missing file), each with one clear message on stderr.
  */
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { toPortoonError } from '../core/errors.js';
+import { PortoonError, toPortoonError } from '../core/errors.js';
 import { VERSION } from '../node/version.js';
 import { runCartoonize, type CartoonizeCliOptions } from './cartoonize-command.js';
 import { runModelsList, runModelsPull, runModelsVerify, type PullCliOptions } from './models-command.js';
-import { parseBackground, parseDetector, parseFormat, parseMix, parsePositiveInt, parseUnit } from './parse.js';
+import { intParser, listWords, mixParser, parseBackground, parseDetector, parseDevice, parseFormat, unitParser } from './parse.js';
 import { addServeCommand } from './serve-command.js';
 import { runStyles } from './styles-command.js';
+import { applyUsageErrors, toUsageError } from './usage-errors.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, badInput: 3 } as const;
 
@@ -21,17 +23,25 @@ function buildProgram(setExit: (code: number) => void): Command {
     // Options after a subcommand belong to it: without this, `portoon styles --json` or
     // `portoon models pull --models-dir X` would hand --json/--models-dir to the root command.
     .enablePositionalOptions()
-    .showHelpAfterError('(run portoon --help for usage)')
-    .exitOverride()
+    // `portoon help [command]` as well as --help (commander adds it only to commands without an action).
+    .helpCommand(true)
     .argument('[inputs...]', 'image files or folders (folders are searched recursively)')
     .option('-s, --style <id>', 'style to apply (see: portoon styles)', 'anime')
     .option(
       '-o, --out <path>',
       'output file (one input) or folder (several inputs); default <name>-<style>.<ext> here, or ./portoon-out for batches',
     )
-    .option('--strength <0..1>', "how much of the style to apply (0 = original photo); default: the style's default", parseUnit)
-    .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3', parseMix)
-    .option('--max-side <px>', 'shrink the input so its long side is at most this (default: full size)', parsePositiveInt)
+    .option(
+      '--strength <0..1>',
+      "how much of the style to apply (0 = original photo); default: the style's default",
+      unitParser('--strength'),
+    )
+    .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3', mixParser('--mix'))
+    .option(
+      '--max-side <px>',
+      'shrink the input so its long side is at most this, 16 or more (default: full size)',
+      intParser('--max-side', 16),
+    )
     .addOption(
       new Option(
         '--background <mode>',
@@ -39,18 +49,17 @@ function buildProgram(setExit: (code: number) => void): Command {
       ).argParser(parseBackground),
     )
     .option('--format <fmt>', "output format png | jpeg | webp (default: from the output name, else the input's)", parseFormat)
-    .option('--quality <1..100>', 'JPEG/WebP quality (default 90)', parsePositiveInt)
+    .option('--quality <1..100>', 'JPEG/WebP quality (default 90)', intParser('--quality', 1, 100))
     .addOption(new Option('--detector <which>', 'face detector: both | retinaface | yunet').argParser(parseDetector))
     .option('--json', 'print the report of each image as one JSON line on stdout')
     .option('-q, --quiet', 'no progress bar or summary')
-    .option('--workers <n>', 'images processed in parallel (default 1)', parsePositiveInt)
-    .option('--threads <n>', 'inference threads per worker (default: all cores)', parsePositiveInt)
-    .addOption(new Option('--device <device>', 'inference device').choices(['cpu', 'cuda']))
+    .option('--overwrite', 'replace outputs that exist (default: a batch skips them, a single image is refused)')
+    .option('--workers <n>', 'images processed in parallel (default 1)', intParser('--workers', 1))
+    .option('--threads <n>', 'inference threads per worker (default: the cores divided among the workers)', intParser('--threads', 1))
+    .option('--device <device>', 'inference device: cpu | cuda (default cpu)', parseDevice)
     .option('--models-dir <dir>', 'models folder (default: $PORTOON_MODELS or the per-user cache)')
     .action(async (inputs: string[], options: CartoonizeCliOptions) => {
-      if (inputs.length === 0) {
-        program.help({ error: true });
-      }
+      checkInputs(program, inputs);
       setExit(await runCartoonize(inputs, options));
     });
 
@@ -88,7 +97,24 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .option('--models-dir <dir>', 'models folder')
     .action(async (ids: string[], options: { json?: boolean; modelsDir?: string }) => setExit(await runModelsVerify(ids, options)));
+  applyUsageErrors(program);
   return program;
+}
+
+/**
+ * The root command takes files, so a mistyped command (`portoon modles list`) arrives as an input:
+ * a bare word that names no file is reported as a usage error naming both possibilities.
+ */
+function checkInputs(program: Command, inputs: readonly string[]): void {
+  const commands = program.commands.map((c) => c.name()).filter((name) => name !== 'help');
+  const what = `an image file, a folder or a command (${listWords(commands)})`;
+  if (inputs.length === 0) throw new PortoonError('E_BAD_OPTION', `Expected ${what} but received none; see portoon --help`);
+  const first = inputs[0]!;
+  if (/^[a-z][a-z-]*$/.test(first) && !existsSync(first)) {
+    throw new PortoonError('E_BAD_OPTION', `Expected ${what} but received ${first}, which names none of them; see portoon --help`, {
+      details: { command: first },
+    });
+  }
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -96,16 +122,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram((code) => {
     exitCode = code;
   });
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and version end with code 0; everything else commander reports is a usage error.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    const e = toPortoonError(error);
+    // Help and version end commander's parse with exit code 0; its other reports became PortoonErrors.
+    if (error instanceof CommanderError && error.exitCode === 0) return EXIT.ok;
+    const e = error instanceof CommanderError ? toUsageError(error, program) : toPortoonError(error);
     process.stderr.write(`portoon: ${e.message} [${e.code}]\n`);
     if (e.code === 'E_INTERNAL' && process.env.PORTOON_DEBUG && e.cause instanceof Error) process.stderr.write(`${e.cause.stack ?? ''}\n`);
     return e.exitCode;

@@ -2,7 +2,7 @@
 import cliProgress from 'cli-progress';
 import { PortoonError } from '../core/errors.js';
 import { loadCatalogue } from '../node/load-catalogue.js';
-import { defaultModelsDir, defaultModelSource, ModelStore } from '../node/model-store.js';
+import { defaultModelsDir, defaultModelSource, installHint, ModelStore } from '../node/model-store.js';
 
 export interface ModelsCliOptions {
   modelsDir?: string;
@@ -36,9 +36,9 @@ export function runModelsList(options: ModelsCliOptions): number {
       `${r.entry.id.padEnd(width)}  ${mark}  ${r.entry.task.padEnd(19)} ${mb(r.entry.bytes).padStart(7)}  ${r.entry.license}${r.entry.default ? '' : '  (optional)'}\n`,
     );
   }
-  const missing = rows.filter((r) => r.state !== 'installed' && r.entry.default).length;
-  if (missing > 0)
-    process.stdout.write(`\n${missing} default model(s) not installed. Run: portoon models pull --from <mirror folder or https URL>\n`);
+  const missing = rows.filter((r) => r.state !== 'installed' && r.entry.default).map((r) => r.entry.id);
+  if (missing.length > 0)
+    process.stdout.write(`\n${missing.length} default model(s) not installed. Install them with: ${installHint(missing, store.dir)}\n`);
   return 0;
 }
 
@@ -103,7 +103,11 @@ export async function runModelsVerify(ids: readonly string[], options: ModelsCli
   if (bad.length > 0) {
     throw new PortoonError(
       'E_MODEL_CORRUPT',
-      `${bad.length} model file(s) failed verification: ${bad.map((r) => r.path).join(', ')}. Reinstall with: portoon models pull ${bad.map((r) => r.entry.id).join(' ')} --force --from <mirror>`,
+      `${bad.length} model file(s) failed verification: ${bad.map((r) => r.path).join(', ')}. Reinstall with: ${installHint(
+        bad.map((r) => r.entry.id),
+        store.dir,
+        ['--force'],
+      )}`,
       {
         details: { paths: bad.map((r) => r.path) },
       },

@@ -14,7 +14,9 @@ export function addServeCommand(program: Command, setExit: (code: number) => voi
     .description('run the HTTP service: web UI at /, REST API at /api/v1, docs at /docs')
     .addHelpText('after', '\nEvery option can also be set with the environment variable shown in brackets.');
   for (const [name, setting] of Object.entries(SERVER_SETTINGS) as Array<[SettingName, (typeof SERVER_SETTINGS)[SettingName]]>) {
-    const valueName = setting.kind === 'bool' ? '' : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : 'value'}>`;
+    // --trust-proxy alone means one hop; it also takes a hop count or proxy addresses.
+    const valueName =
+      setting.kind === 'proxy' ? ' [hops|a,b]' : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : 'value'}>`;
     const option = new Option(`${setting.flag}${valueName}`, `${setting.help} [${setting.env}] (default: ${shownDefault(name)})`);
     command.addOption(option);
   }
@@ -28,6 +30,18 @@ export function addServeCommand(program: Command, setExit: (code: number) => voi
   });
 }
 
+/** How long past the grace period a shutdown may take (closing sockets, stopping workers). */
+const SHUTDOWN_OVERRUN_MS = 15_000;
+
+/**
+ * Ends the process at once. `process.exit` waits for worker threads to stop, and a thread busy in
+ * native code (an image codec) never does; SIGKILL cannot be held up.
+ */
+function killNow(): never {
+  process.kill(process.pid, 'SIGKILL');
+  throw new Error('unreachable: the process was killed');
+}
+
 export async function runServe(flags: RawSettings): Promise<number> {
   const config = resolveServerConfig(flags);
   const service = await createService(config);
@@ -38,9 +52,15 @@ export async function runServe(flags: RawSettings): Promise<number> {
   const stop = (signal: string): void => {
     if (stopping) {
       app.log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      killNow();
     }
     app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing accepted work');
+    // Accepted work gets the grace period; a shutdown still not done well after it (a worker stuck in
+    // native code) must not keep the process alive for ever.
+    setTimeout(() => {
+      app.log.error({ graceMs: config.shutdownGraceMs }, 'shutdown did not finish after the grace period: exiting now');
+      killNow();
+    }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS).unref();
     stopping = service
       .close()
       .catch((error: unknown) => app.log.error({ err: error }, 'shutdown failed'))

@@ -1,12 +1,13 @@
 /** `portoon styles`: what styles exist, whether they are ready, and under which licences. */
 import { loadCatalogue } from '../node/load-catalogue.js';
-import { defaultModelsDir, ModelStore } from '../node/model-store.js';
+import { defaultModelsDir, installHint, ModelStore } from '../node/model-store.js';
 import { describeStyles } from '../node/style-info.js';
 
 export function runStyles(options: { json?: boolean; modelsDir?: string }): number {
   const dir = options.modelsDir ?? defaultModelsDir();
   const catalogue = loadCatalogue(dir);
-  const styles = describeStyles(catalogue, new ModelStore(catalogue, dir));
+  const store = new ModelStore(catalogue, dir);
+  const styles = describeStyles(catalogue, store);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(styles)}\n`);
     return 0;
@@ -19,7 +20,8 @@ export function runStyles(options: { json?: boolean; modelsDir?: string }): numb
       `${s.id.padEnd(width)}  ${state}  ${s.description}\n${' '.repeat(width + 11)}models: ${s.models.join(', ') || '-'} | ${licence}\n`,
     );
   }
-  if (styles.some((s) => !s.installed))
-    process.stdout.write('\nInstall missing models with: portoon models pull --from <mirror folder or https URL>\n');
+  // The styles' own models, and the default set (face detectors, parsing) that model styles also use.
+  const missing = [...new Set([...styles.flatMap((s) => s.models), ...store.defaultIds()])].filter((id) => !store.isInstalled(id));
+  if (missing.length > 0) process.stdout.write(`\nInstall the missing models with: ${installHint(missing, dir)}\n`);
   return 0;
 }

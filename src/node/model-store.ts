@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import envPaths from 'env-paths';
@@ -27,6 +27,28 @@ export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
 export function defaultModelSource(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = env.PORTOON_MODEL_MIRROR;
   return value === undefined || value === '' ? undefined : value;
+}
+
+const MIRROR_PLACEHOLDER = '<mirror folder or https URL>';
+
+/** A path as a shell argument: quoted only when it needs to be. */
+function shellArg(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The command that (re)installs `ids` into `dir`. It starts with `npx` because that finds the
+ * `portoon` command both in a clone of the repository and where the package is installed; it names
+ * the models folder when that is not the default one, so it is right as printed.
+ */
+export function pullCommand(args: readonly string[], dir: string): string {
+  const dirArgs = resolve(dir) === resolve(defaultModelsDir()) ? [] : ['--models-dir', shellArg(dir)];
+  return ['npx portoon models pull', ...args, ...dirArgs].join(' ');
+}
+
+/** `<command> --from <mirror> (or set PORTOON_MODEL_MIRROR …)`: how to install models from a mirror. */
+export function installHint(ids: readonly string[], dir: string, flags: readonly string[] = []): string {
+  return `${pullCommand([...ids, ...flags, '--from', MIRROR_PLACEHOLDER], dir)} (or set PORTOON_MODEL_MIRROR to the mirror and leave out --from)`;
 }
 
 export type ModelState = 'installed' | 'missing' | 'wrong-size';
@@ -109,13 +131,13 @@ export class ModelStore implements ModelResolver {
     if (result.problem === 'missing') {
       throw new PortoonError(
         'E_MODEL_MISSING',
-        `Model "${modelId}" is not installed in ${this.dir}. Install it with: portoon models pull ${modelId} --from <mirror folder or URL>`,
+        `Model "${modelId}" is not installed in ${this.dir}. Install it with: ${installHint([modelId], this.dir)}`,
         { details: { model: modelId, path: result.path } },
       );
     }
     throw new PortoonError(
       'E_MODEL_CORRUPT',
-      `Model file ${result.path} is corrupted (${result.problem}). Reinstall it with: portoon models pull ${modelId} --force --from <mirror folder or URL>`,
+      `Model file ${result.path} is corrupted (${result.problem}). Reinstall it with: ${installHint([modelId], this.dir, ['--force'])}`,
       { details: { model: modelId, path: result.path } },
     );
   }
@@ -167,23 +189,30 @@ export class ModelStore implements ModelResolver {
    */
   async pull(ids: readonly string[], options: PullOptions & { force?: boolean } = {}): Promise<PullResult[]> {
     const entries = ids.map((id) => this.entry(id));
+    const needed = new Set<string>();
+    for (const entry of entries) if (options.force || !(await this.verify(entry.id)).ok) needed.add(entry.id);
+    const from = options.from;
+    if (needed.size > 0 && (from === undefined || from === '')) {
+      // Name every model to install, not just the first, in a command that works as printed.
+      const missing = [...needed];
+      const args = options.force ? [...missing, '--force'] : missing;
+      throw new PortoonError(
+        'E_MODEL_SOURCE',
+        `${missing.length === 1 ? `Model "${missing[0]!}" needs` : `Models ${missing.join(', ')} need`} installing, but no model source is configured. ` +
+          `Run: ${pullCommand(['--from', MIRROR_PLACEHOLDER, ...args], this.dir)} ` +
+          `(or set PORTOON_MODEL_MIRROR=${MIRROR_PLACEHOLDER} and leave out --from)`,
+        { details: { models: missing } },
+      );
+    }
     const results: PullResult[] = [];
     await mkdir(this.dir, { recursive: true });
     for (const entry of entries) {
       const path = join(this.dir, entry.file);
-      if (!options.force && (await this.verify(entry.id)).ok) {
+      if (!needed.has(entry.id)) {
         results.push({ model: entry.id, action: 'already-installed', path });
         continue;
       }
-      const from = options.from;
-      if (from === undefined || from === '') {
-        throw new PortoonError(
-          'E_MODEL_SOURCE',
-          `Model "${entry.id}" is not installed and no model source is configured. Run: portoon models pull --from <mirror folder or https URL> (or set PORTOON_MODEL_MIRROR)`,
-          { details: { model: entry.id } },
-        );
-      }
-      await this.#install(entry, from, path, options);
+      await this.#install(entry, from!, path, options);
       results.push({ model: entry.id, action: 'installed', path });
     }
     return results;

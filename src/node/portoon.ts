@@ -15,7 +15,7 @@ import { PERSON_SEGMENTATION_MODEL } from '../core/segment.js';
 import { DEFAULT_MAX_INPUT_PIXELS } from './codec.js';
 import { validateRequest, type CartoonizeReport, type CartoonizeRequest, type EngineConfig } from './engine.js';
 import { loadCatalogue } from './load-catalogue.js';
-import { defaultModelsDir, ModelStore } from './model-store.js';
+import { defaultModelsDir, installHint, ModelStore } from './model-store.js';
 import { describeStyles, type StyleInfo } from './style-info.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
@@ -225,7 +225,7 @@ export class Portoon {
     if (missing.length > 0) {
       throw new PortoonError(
         'E_MODEL_MISSING',
-        `Model${missing.length > 1 ? 's' : ''} not installed: ${missing.join(', ')}. Install with: portoon models pull ${missing.join(' ')} --from <mirror folder or URL>`,
+        `Model${missing.length > 1 ? 's' : ''} not installed in ${this.store.dir}: ${missing.join(', ')}. Install with: ${installHint(missing, this.store.dir)}`,
         { details: { models: missing, modelsDir: this.store.dir } },
       );
     }
