@@ -4,7 +4,8 @@
  * choose a photo, see every style previewed on it, pick a style, set the strength with the keyboard,
  * render with progress, compare before/after, download, cancel; what happens with files that are not
  * photos, with the server's own errors, a busy server (503 + Retry-After) and no network; keyboard-only
- * use; an API key prompt; styles whose models are missing; a phone-sized screen.
+ * use; an API key prompt; styles whose models are missing; a phone-sized screen; a short screen where
+ * the picture must stay put when a render starts.
  * Screenshots land in test-output/screenshots/ (look at them after UI changes).
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -41,6 +42,8 @@ const GROUP = '12-group-selfie-cafe.jpeg'; // 1280x960, several faces: a render 
 
 const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 860 } };
 const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+/** A laptop screen shorter than the settings panel: the page scrolls and the picture beside the panel is sticky. */
+const SHORT_DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 640 } };
 
 if (!existsSync(WEB_INDEX)) throw new Error(`${WEB_INDEX} is missing: these tests drive the built web UI; run "npm run build" first.`);
 const describeBrowser = existsSync(CHROMIUM) || IN_CI ? describeWithModels(MODELS) : describe.skip;
@@ -246,6 +249,9 @@ describeBrowser('web UI in a real browser', () => {
     expect(await resultSize(page)).toEqual([input.width, input.height]);
     expect(await page.isVisible('#ai-badge')).toBe(true);
     expect(await page.textContent('#ai-badge')).toBe('AI-generated');
+    // The result is tagged with the style it was made in, not a generic word.
+    expect(await page.textContent('.compare-tag-after')).toBe('Anime');
+    expect(await page.getAttribute('#after-img', 'alt')).toBe('Anime version of your photo');
     expect(await page.textContent('#result')).toContain('AI-generated');
     expect(await page.textContent('#status')).toMatch(/^Done in \d+(\.\d)? s\./);
 
@@ -286,6 +292,40 @@ describeBrowser('web UI in a real browser', () => {
     const origin = new URL(server!.url).origin;
     for (const request of requests)
       expect(['blob:', origin]).toContain(request.url().startsWith('blob:') ? 'blob:' : new URL(request.url()).origin);
+    expect(errors).toEqual([]);
+  });
+
+  it('nothing around the picture moves when a render starts; the result is tagged with both styles of a mix', async () => {
+    const { page, errors } = await open(server!.url, SHORT_DESKTOP);
+    await page.waitForSelector('.style-card input:checked');
+    await page.setInputFiles('#file-input', portrait(PHOTO));
+    await waitForPhotoThumbnails(page, 3);
+    await page.click('.style-card[data-style="cel"]');
+    await page.selectOption('#mix-style', 'cartoon');
+    // Scrolled to the end, where a taller panel would push the sticky picture down.
+    await js(page, 'window.scrollTo(0, document.scrollingElement.scrollHeight)');
+    const scrollY = await js<number>(page, 'window.scrollY');
+    expect(scrollY).toBeGreaterThan(0);
+
+    // Measured in the page, in the same task that sees the progress (a quick render could end before a second call).
+    const boxes = `['stage-title', 'compare'].map((id) => { const r = document.getElementById(id).getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })`;
+    const before = await js<number[][]>(page, boxes);
+    await page.click('#run-button');
+    const during = await until<number[][]>(page, `!document.getElementById('progress').hidden && ${boxes}`, 30_000, 10);
+    expect(await js<number>(page, 'window.scrollY')).toBe(scrollY);
+    for (const [i, name] of ['heading', 'photo'].entries()) {
+      for (const [k, side] of ['x', 'y', 'width', 'height'].entries()) {
+        expect(Math.abs(during[i]![k]! - before[i]![k]!), `${name} ${side}: ${before[i]![k]} → ${during[i]![k]}`).toBeLessThanOrEqual(2);
+      }
+    }
+    await screenshot(page, 'desktop-short-working');
+
+    await page.waitForSelector('#result', { state: 'visible', timeout: 120_000 });
+    expect(await page.textContent('.compare-tag-after')).toBe('Cel-shaded + 50% Cartoon');
+    expect(await page.getAttribute('#after-img', 'alt')).toBe('Cel-shaded + 50% Cartoon version of your photo');
+    expect(await page.getAttribute('#compare-handle', 'aria-valuetext')).toBe('50% original, 50% Cel-shaded + 50% Cartoon');
+    expect(await page.isVisible('.compare-tag-after')).toBe(true);
+    await screenshot(page, 'desktop-short-result');
     expect(errors).toEqual([]);
   });
 

@@ -1,17 +1,21 @@
 /**
  * The photo viewer. With only a photo it shows the photo; with a result it becomes a before/after
- * comparison: the original on the left of a divider, the cartoon on the right. The divider is a
- * role="slider" (arrow keys, Page Up/Down, Home/End) and can be dragged anywhere on the picture.
+ * comparison: the original on the left of a divider, the cartoon on the right, each side tagged (the
+ * cartoon with the style it was made in). The divider is a role="slider" (arrow keys, Page Up/Down,
+ * Home/End) and can be dragged anywhere on the picture.
  */
 export class CompareView {
   private position = 50;
   private dragging = false;
+  /** What the result is called in the tag, the alt text and the slider's spoken value. */
+  private resultName = 'cartoon';
 
   constructor(
     private readonly root: HTMLElement,
     private readonly before: HTMLImageElement,
     private readonly after: HTMLImageElement,
     private readonly handle: HTMLElement,
+    private readonly afterTag: HTMLElement,
   ) {
     handle.addEventListener('keydown', (event) => this.onKey(event));
     root.addEventListener('pointerdown', (event) => this.onPointerDown(event));
@@ -39,7 +43,12 @@ export class CompareView {
     this.setAspect(width, height);
   }
 
-  showResult(url: string, width: number, height: number): void {
+  /** `name` says what the result is, e.g. the style's label ("Anime", "Anime + 30% Sketch"). */
+  showResult(url: string, width: number, height: number, name: string): void {
+    this.resultName = name;
+    this.afterTag.textContent = name;
+    this.after.alt = `${name} version of your photo`;
+    this.handle.setAttribute('aria-label', `Compare original and ${name}`);
     this.after.src = url;
     this.after.hidden = false;
     this.handle.hidden = false;
@@ -54,7 +63,7 @@ export class CompareView {
     this.position = Math.min(100, Math.max(0, Math.round(percent)));
     this.root.style.setProperty('--split', `${this.position}%`);
     this.handle.setAttribute('aria-valuenow', String(this.position));
-    this.handle.setAttribute('aria-valuetext', `${this.position}% original, ${100 - this.position}% cartoon`);
+    this.handle.setAttribute('aria-valuetext', `${this.position}% original, ${100 - this.position}% ${this.resultName}`);
   }
 
   private setAspect(width: number | null, height: number | null): void {

@@ -60,6 +60,13 @@ export class Controls {
     return options;
   }
 
+  /** What a render with these options is called: the style's label, and the second style's when mixed. */
+  describe(options: CartoonOptions): string {
+    const label = (id: string): string => this.styles.find((s) => s.id === id)?.label ?? id;
+    if (!options.mix) return label(options.style);
+    return `${label(options.style)} + ${Math.round((options.mixWeight ?? 0.5) * 100)}% ${label(options.mix)}`;
+  }
+
   private sync(): void {
     const percent = (input: HTMLInputElement): string => `${Math.round(Number(input.value) * 100)}%`;
     this.el.strengthValue.value = percent(this.el.strength);

@@ -52,6 +52,7 @@ const compare = new CompareView(
   byId<HTMLImageElement>('before-img'),
   byId<HTMLImageElement>('after-img'),
   byId('compare-handle'),
+  byId('compare-tag-after'),
 );
 const progress = new ProgressView(
   byId('progress'),
@@ -270,7 +271,7 @@ async function runRender(): Promise<void> {
     clearResult();
     resultUrl = URL.createObjectURL(result.blob);
     const size = (await imageSize(resultUrl)) ?? current.size ?? { width: 1, height: 1 };
-    compare.showResult(resultUrl, size.width, size.height);
+    compare.showResult(resultUrl, size.width, size.height, controls.describe(options));
     setDownload(download, resultUrl, resultFileName(current.file.name, style, result.type));
     resultBox.hidden = false;
     download.hidden = false;
