@@ -9,7 +9,7 @@ import type { ModelEntry } from '../models/manifest.js';
 import { imageToTensor } from '../tensor.js';
 import { gaussianBlurPlane } from '../blur.js';
 import { estimateSimilarity, faceTemplate, invertAffine, warpAffine, type Affine, type Point } from './align.js';
-import { ellipseMask, labelPlane, parsingMask, SKIN_LABELS, type CropGeometry } from './mask.js';
+import { ellipseMask, keepMask, labelPlane, parsingMask, SKIN_LABELS, type CropGeometry } from './mask.js';
 import { resizePlane } from './plane-resize.js';
 
 export const PARSING_MODEL = 'bisenetv2-faceparsing-448';
@@ -48,8 +48,21 @@ export function alignFace(image: RawImage, landmarks: readonly Point[], options:
   return { image: crop, imageToCrop, geometry };
 }
 
+/**
+ * What the paste mask is for. 'blend': the face goes over a stylized picture, so the mask is the
+ * whole head as parsed (any mislabelled blob lands on stylized pixels anyway). 'keep': the face goes
+ * over the original photo, so the mask is only the face and the hair connected to it, and the
+ * ellipse fallback stays inside the face outline.
+ */
+export type MaskPurpose = 'blend' | 'keep';
+
 /** Paste and skin masks: from the face-parsing model when installed, else geometric ellipses. */
-export async function faceMasks(face: AlignedFace, backend: InferenceBackend, model: (id: string) => ModelEntry): Promise<FaceMasks> {
+export async function faceMasks(
+  face: AlignedFace,
+  backend: InferenceBackend,
+  model: (id: string) => ModelEntry,
+  purpose: MaskPurpose = 'blend',
+): Promise<FaceMasks> {
   const { geometry } = face;
   if (backend.has(PARSING_MODEL)) {
     const entry = model(PARSING_MODEL);
@@ -58,12 +71,14 @@ export async function faceMasks(face: AlignedFace, backend: InferenceBackend, mo
     const outputs = await backend.run(PARSING_MODEL, { [entry.input.name]: imageToTensor(input, entry.input) });
     const labels = outputs[entry.output?.name ?? 'final_output'] ?? Object.values(outputs)[0];
     if (labels) {
-      const mask = parsingMask(labels.data, pw, geometry);
+      // With the background kept, a parse that finds no face at all falls back to the tight ellipse.
+      const mask =
+        purpose === 'keep' ? (keepMask(labels.data, pw, geometry) ?? ellipseMask(geometry, true)) : parsingMask(labels.data, pw, geometry);
       const skin = resizePlane(labelPlane(labels.data, pw, SKIN_LABELS), geometry.size, geometry.size);
       return { mask, skin, source: 'parsing' };
     }
   }
-  const mask = ellipseMask(geometry);
+  const mask = ellipseMask(geometry, purpose === 'keep');
   // Without parsing, the inner part of the face ellipse stands in for skin.
   const skin = ellipseMask({ ...geometry, faceBox: geometry.faceBox * 0.55, centerY: geometry.centerY + geometry.faceBox * 0.1 });
   return { mask, skin: gaussianBlurPlane(skin, 1), source: 'ellipse' };
