@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithModels, portrait, REPO_ROOT, TEST_MODELS_DIR } from '../helpers/env.js';
-import { cartoonForm, metricValue, sleep } from '../helpers/http.js';
+import { cartoonForm, metricValue } from '../helpers/http.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CLI = join(REPO_ROOT, 'dist/cli/main.js');
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: these tests run the built CLI; run "npm run build" first.`);
@@ -102,15 +103,13 @@ describeWithModels(['whitebox-cartoon'])('portoon serve as a process', () => {
       body: cartoonForm(photo, { style: 'cartoon' }),
       signal: AbortSignal.timeout(90_000),
     });
-    // SIGTERM ~300 ms in, once the image is running in the worker.
-    await sleep(300);
-    const deadline = performance.now() + 10_000;
-    for (;;) {
-      const metrics = await (await fetch(`${url}/metrics`)).text();
-      if (metricValue(metrics, 'portoon_queue_depth{state="running"}') === 1) break;
-      if (performance.now() > deadline) throw new Error('the request never started running');
-      await sleep(50);
-    }
+    // SIGTERM once the image is running in the worker.
+    await waitFor(
+      'the request to be running',
+      async () => metricValue(await (await fetch(`${url}/metrics`)).text(), 'portoon_queue_depth{state="running"}'),
+      (running) => running === 1,
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
     const exited = server!.stop();
 
     const response = await inFlight;

@@ -6,14 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { resolveServerConfig } from '../../src/server/config.js';
+import type { JobQueue } from '../../src/queue/job-queue.js';
 import { createService, type Service } from '../../src/server/service.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR } from '../helpers/env.js';
 import { cartoonForm, fakeJpeg, metricValue, multipartFrame, percentile, promisePool, sleep } from '../helpers/http.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 const MODELS = [
   'whitebox-cartoon',
@@ -118,14 +120,30 @@ describeWithModels(MODELS)('service on a real socket', () => {
     expect([meta.width, meta.height]).toEqual([512, 512]);
   };
   const expectIdle = async (withinMs: number): Promise<void> => {
-    const deadline = performance.now() + withinMs;
-    let counts = await service.queue.counts();
-    while ((counts.queued > 0 || counts.running > 0) && performance.now() < deadline) {
-      await sleep(50);
-      counts = await service.queue.counts();
-    }
-    expect(counts).toMatchObject({ queued: 0, running: 0 });
+    await waitFor(
+      'the queue to be idle',
+      () => service.queue.counts(),
+      (c) => c.queued === 0 && c.running === 0,
+      { timeoutMs: withinMs },
+    );
   };
+  const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
+  /** Images the service has finished, in any state (completed, failed, cancelled), since it started. */
+  const jobsFinished = (text: string): number =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith('portoon_jobs_total{'))
+      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  /** Every connection the server has accepted. */
+  const accepted: Socket[] = [];
+  /** The server's end of a connection this process opened (matched by port), once the server has accepted it. */
+  const serverSideOf = (client: Socket): Promise<Socket> =>
+    waitFor(
+      `the server to accept the connection from port ${client.localPort}`,
+      () => accepted.find((s) => s.remotePort === client.localPort),
+      (s) => s !== undefined,
+      { timeoutMs: 5000 },
+    ) as Promise<Socket>;
 
   beforeAll(async () => {
     const config = resolveServerConfig(
@@ -142,6 +160,7 @@ describeWithModels(MODELS)('service on a real socket', () => {
     );
     service = await createService(config);
     base = await service.app.listen({ host: '127.0.0.1', port: 0 });
+    service.app.server.on('connection', (socket: Socket) => accepted.push(socket));
     await service.warmUp();
   });
 
@@ -244,70 +263,127 @@ describeWithModels(MODELS)('service on a real socket', () => {
     expect(p95).toBeLessThan(100);
     expect(max).toBeLessThan(2000);
 
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metricValue(metrics, 'portoon_rejected_requests_total{reason="queue_full"}')).toBeGreaterThanOrEqual(busy.length);
-    expect(metricValue(metrics, 'portoon_queue_depth{state="queued"}')).toBe(0);
-    expect(metricValue(metrics, 'portoon_queue_depth{state="running"}')).toBe(0);
+    const text = await metrics();
+    expect(metricValue(text, 'portoon_rejected_requests_total{reason="queue_full"}')).toBeGreaterThanOrEqual(busy.length);
+    expect(metricValue(text, 'portoon_queue_depth{state="queued"}')).toBe(0);
+    expect(metricValue(text, 'portoon_queue_depth{state="running"}')).toBe(0);
   });
 
   it('waits for a slow uploader without blocking others, and forgets it when it vanishes', async () => {
     const frame = multipartFrame({ style: 'cel' }, 'slow.jpg');
     const total = frame.head.length + small.length + frame.tail.length;
     const { port } = new URL(base);
-    const socket = connect({ host: '127.0.0.1', port: Number(port) });
-    const received: Buffer[] = [];
+    const requestHead = `POST /api/v1/cartoon HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${frame.contentType}\r\nContent-Length: ${total}\r\nConnection: close\r\n\r\n`;
+    const open = async (): Promise<{ socket: Socket; received: Buffer[]; closed: Promise<void> }> => {
+      const socket = connect({ host: '127.0.0.1', port: Number(port) });
+      const received: Buffer[] = [];
+      socket.on('data', (data: Buffer) => received.push(data));
+      socket.on('error', () => undefined);
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      socket.write(requestHead);
+      socket.write(frame.head);
+      return { socket, received, closed };
+    };
+
+    // Control: this very upload, sent to its end over a raw socket, is answered 200 and counted as a
+    // finished job, so the job count below would see it if the vanished upload were processed.
+    const jobsAtStart = jobsFinished(await metrics());
+    const complete = await open();
+    // (No half-close: a client that ends its side has hung up, as far as the server is concerned.)
+    complete.socket.write(small);
+    complete.socket.write(frame.tail);
+    await within('the answer to the complete upload', complete.closed, 60_000);
+    expect(Buffer.concat(complete.received).toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(jobsFinished(await metrics())).toBe(jobsAtStart + 1);
+
+    // The slow uploader: the request and form heads, then a trickle of the photo.
+    const { socket, received, closed } = await open();
+    const server = await serverSideOf(socket);
     let closedByServer = false;
     let destroyedByUs = false;
-    socket.on('data', (data: Buffer) => received.push(data));
-    socket.on('error', () => undefined);
-    socket.on('close', () => (closedByServer = !destroyedByUs));
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    socket.write(
-      `POST /api/v1/cartoon HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${frame.contentType}\r\nContent-Length: ${total}\r\n\r\n`,
-    );
-    socket.write(frame.head);
-
+    void closed.then(() => (closedByServer = !destroyedByUs));
     // ~2 s of a trickle: 512 bytes every 100-200 ms.
+    let offset = 0;
     const trickle = (async () => {
-      let offset = 0;
       const until = performance.now() + 2000;
       while (performance.now() < until) {
         socket.write(small.subarray(offset, offset + 512));
         offset += 512;
         await sleep(100 + Math.random() * 100);
       }
-      return offset;
     })();
 
-    // Meanwhile everyone else is served.
-    await sleep(300);
+    // Meanwhile, once the server has read the start of the slow upload, everyone else is served.
+    await waitFor(
+      'the server to read the start of the slow upload',
+      () => server.bytesRead,
+      (n) => n > requestHead.length + frame.head.length,
+      {
+        timeoutMs: 5000,
+      },
+    );
     await expectServes();
-    const sent = await trickle;
-    expect(sent).toBeLessThan(small.length);
+    await trickle;
+    expect(offset).toBeLessThan(small.length);
 
     // The server waited patiently: no answer, no hang-up.
     expect(received).toEqual([]);
     expect(closedByServer).toBe(false);
 
+    // Now the whole photo, all but the form's closing boundary, and the client vanishes. Had the body
+    // ended here, this would be a complete, valid upload (see the control above).
+    socket.write(small.subarray(offset));
+    await waitFor(
+      'the server to read the whole photo',
+      () => server.bytesRead,
+      (n) => n >= requestHead.length + frame.head.length + small.length,
+      {
+        timeoutMs: 5000,
+      },
+    );
+    const jobsBeforeVanishing = jobsFinished(await metrics());
     destroyedByUs = true;
     socket.destroy();
-    await sleep(200);
-    expect(await service.queue.counts()).toMatchObject({ queued: 0, running: 0 });
+    // The server lets go of the connection...
+    await within(
+      'the server to close the vanished connection',
+      new Promise<void>((resolve) => (server.destroyed ? resolve() : server.once('close', () => resolve()))),
+      5000,
+    );
+    // ...and makes nothing of the partial upload: the one job finished since is the next request's.
+    // (A job made from it would have been queued before that request's, and finished first.)
     await expectServes();
+    expect(jobsFinished(await metrics())).toBe(jobsBeforeVanishing + 1);
+    expect(received).toEqual([]);
     await expectIdle(1000);
   });
 
   it('frees the worker when a client hangs up during a running request', async () => {
+    await expectIdle(60_000);
+    // The job the request becomes, to follow its stages.
+    const enqueue = vi.spyOn(service.queue, 'enqueue');
     const hangUp = new AbortController();
     const pending = cartoon(group, 'anime', hangUp.signal).then(
       () => 'answered',
       (error: unknown) => (error as Error).name,
     );
-    // Hang up ~500 ms in, once the image is running in the worker.
-    const deadline = performance.now() + 10_000;
-    await sleep(500);
-    while ((await service.queue.counts()).running === 0 && performance.now() < deadline) await sleep(20);
-    expect(await service.queue.counts()).toMatchObject({ running: 1 });
+    const [submitted] = await waitFor(
+      'the request to become a job',
+      () => enqueue.mock.results,
+      (results) => results.length > 0,
+      { timeoutMs: 30_000 },
+    );
+    enqueue.mockRestore();
+    const { id } = await (submitted!.value as ReturnType<JobQueue['enqueue']>);
+    // Hang up while the image is inside the style's model pass (the whole-image stage).
+    const inModel = await waitFor(
+      'the job to reach the model pass',
+      () => service.queue.status(id),
+      (status) => status?.state !== 'queued' && (status?.state !== 'running' || status.stage === 'background'),
+      { timeoutMs: 30_000 },
+    );
+    expect(inModel).toMatchObject({ state: 'running', stage: 'background' });
     const abortedAt = performance.now();
     hangUp.abort();
     expect(await pending).toBe('AbortError');
@@ -320,9 +396,9 @@ describeWithModels(MODELS)('service on a real socket', () => {
     console.info(`hang-up: worker free ${Math.round(freedMs)} ms after the client went away`);
     expect(freedMs).toBeLessThan(15_000);
     // The image was stopped, not finished and thrown away.
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metricValue(metrics, 'portoon_jobs_total{state="cancelled",style="anime"}')).toBe(1);
-    expect(metricValue(metrics, 'portoon_jobs_total{state="completed",style="anime"}')).toBeUndefined();
+    const after = await metrics();
+    expect(metricValue(after, 'portoon_jobs_total{state="cancelled",style="anime"}')).toBe(1);
+    expect(metricValue(after, 'portoon_jobs_total{state="completed",style="anime"}')).toBeUndefined();
 
     const next = await cartoon(small, 'anime');
     expect(next.status).toBe(200);
