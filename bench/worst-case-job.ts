@@ -10,7 +10,7 @@
  *
  *   npm run bench:worst-case -- [--models-dir dir] [--runs 1]
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -80,7 +80,14 @@ const typical = readFileSync(`${values.portraits}/12-group-selfie-cafe.jpeg`);
 const worstRequest: CartoonizeRequest = { style: 'sketch', mix: { style: 'anime', weight: 0.5 }, background: 'blur' };
 const typicalRequest: CartoonizeRequest = { style: 'cartoon' };
 
-console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}; Node ${process.version}`);
+/** The vector extensions that decide onnxruntime's speed (machines differ from run to run). */
+function simdFlags(): string {
+  if (!existsSync('/proc/cpuinfo')) return 'flags unknown';
+  const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
+  return flags.filter((flag) => /^(avx2|avx512(f|_vnni|_bf16)|avx_vnni|fma)$/.test(flag)).join(' ') || 'no AVX2';
+}
+
+console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length} (${simdFlags()}); Node ${process.version}`);
 console.log(
   `service defaults: max side ${config.maxSide}, max faces ${config.maxFaces}, max pixels ${config.maxPixels}, upload ${config.maxUploadBytes} B, job timeout ${config.jobTimeoutMs / 1000} s, ${config.workers} worker x ${config.threads} threads`,
 );

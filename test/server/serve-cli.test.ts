@@ -129,3 +129,38 @@ describeWithModels(['whitebox-cartoon'])('portoon serve as a process', () => {
     server = undefined;
   });
 });
+
+describeWithModels(['animeganv3-jpface-v1', 'animeganv3-hayao36', 'bisenetv2-faceparsing-448'])('portoon serve, stopped twice', () => {
+  it('a second signal ends the process at once, without waiting for the image under way', async () => {
+    const server = await startServerProcess(['--styles', 'anime', '--models-dir', TEST_MODELS_DIR, '--rate-limit', '0']);
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      server.process.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    const inFlight = fetch(`${server.url}/api/v1/cartoon`, {
+      method: 'POST',
+      body: cartoonForm(readFileSync(portrait(GROUP)), { style: 'anime' }),
+      signal: AbortSignal.timeout(90_000),
+    }).then(
+      (response) => `answered ${response.status}`,
+      () => 'connection lost',
+    );
+    await waitFor(
+      'the image to start running',
+      async () => metricValue(await (await fetch(`${server.url}/metrics`)).text(), 'portoon_queue_depth{state="running"}'),
+      (running) => running === 1,
+      { timeoutMs: 20_000 },
+    );
+    server.process.kill('SIGTERM');
+    await waitFor(
+      'the shutdown to begin',
+      () => server.logs(),
+      (logs) => logs.includes('shutting down'),
+      { timeoutMs: 10_000 },
+    );
+    server.process.kill('SIGTERM');
+    // Killed, not exited: a worker busy in native code cannot hold the process up.
+    expect(await exit).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(server.logs()).toContain('second signal: exiting now');
+    expect(await inFlight).toBe('connection lost');
+  });
+});
