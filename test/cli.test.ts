@@ -368,8 +368,8 @@ describe('missing inputs and models (no models needed)', () => {
     expect(defaults.length).toBeGreaterThan(1);
     expect(expectOneLineError(r, 'E_MODEL_SOURCE')).toBe(
       `portoon: Models ${defaults.join(', ')} need installing, but no model source is configured. ` +
-        `Run: npx portoon models pull --from <mirror folder or https URL> ${defaults.join(' ')} ` +
-        '(or set PORTOON_MODEL_MIRROR=<mirror folder or https URL> and leave out --from) [E_MODEL_SOURCE]',
+        `Run: npx portoon models pull ${defaults.join(' ')} --from <mirror folder or https URL> ` +
+        '(or set PORTOON_MODEL_MIRROR to the mirror and leave out --from) [E_MODEL_SOURCE]',
     );
     expect(readdirSync(store)).toEqual([]);
   });
@@ -729,7 +729,7 @@ describeWithModels(['yunet-face'])('portoon models (real mirror)', () => {
     expect(failed.code).toBe(1);
     const line = expectOneLineError(failed, 'E_MODEL_SOURCE');
     const printed = /Run: (npx portoon models pull .+?) \(or set PORTOON_MODEL_MIRROR/.exec(line)?.[1];
-    expect(printed).toBe(`npx portoon models pull --from <mirror folder or https URL> ${ids.join(' ')} --models-dir ${store}`);
+    expect(printed).toBe(`npx portoon models pull ${ids.join(' ')} --from <mirror folder or https URL> --models-dir ${store}`);
 
     // Fill in the mirror and run the command exactly as printed, through npx, from the repository.
     const [npx, ...args] = printed!.replace('<mirror folder or https URL>', MODEL_MIRROR).split(' ');

@@ -29,7 +29,7 @@ describe('model store without a source', () => {
     const error = await store.pull([SMALL], {}).catch((e: unknown) => e as PortoonError);
     expect(error).toBeInstanceOf(PortoonError);
     expect((error as PortoonError).code).toBe('E_MODEL_SOURCE');
-    expect((error as PortoonError).message).toContain('portoon models pull --from');
+    expect((error as PortoonError).message).toContain(`npx portoon models pull ${SMALL} --from`);
   });
   it('a missing model is reported with the command to install it', async () => {
     const store = freshStore();

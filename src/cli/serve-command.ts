@@ -4,6 +4,7 @@
  * stops at once.
  */
 import { Command, Option } from 'commander';
+import type { FastifyBaseLogger } from 'fastify';
 import { toPortoonError } from '../core/errors.js';
 import { resolveServerConfig, SERVER_SETTINGS, shownDefault, type RawSettings, type SettingName } from '../server/config.js';
 import { createService } from '../server/service.js';
@@ -33,13 +34,24 @@ export function addServeCommand(program: Command, setExit: (code: number) => voi
 /** How long past the grace period a shutdown may take (closing sockets, stopping workers). */
 const SHUTDOWN_OVERRUN_MS = 15_000;
 
+/** Longest the last log lines may take to reach their destination before the process is killed. */
+const LOG_FLUSH_MS = 1000;
+const LOG_SETTLE_MS = 100;
+
 /**
- * Ends the process at once. `process.exit` waits for worker threads to stop, and a thread busy in
- * native code (an image codec) never does; SIGKILL cannot be held up.
+ * Ends the process at once, once the log has been written out (the logger buffers). `process.exit`
+ * waits for worker threads to stop, and a thread busy in native code (an image codec) never does;
+ * SIGKILL cannot be held up.
  */
-function killNow(): never {
-  process.kill(process.pid, 'SIGKILL');
-  throw new Error('unreachable: the process was killed');
+function killAfterFlush(log: FastifyBaseLogger & { flush?: (done: () => void) => void }): void {
+  const kill = (): void => {
+    process.kill(process.pid, 'SIGKILL');
+  };
+  // pino's flush reports when its buffer is handed to the stream, not when the line is on the
+  // descriptor: a short pause after it lets the last line out (measured: without it, it is lost).
+  // fastify's logger is pino, whose flush is not part of fastify's logger type.
+  if (log.flush) log.flush(() => setTimeout(kill, LOG_SETTLE_MS));
+  setTimeout(kill, LOG_FLUSH_MS);
 }
 
 export async function runServe(flags: RawSettings): Promise<number> {
@@ -52,14 +64,15 @@ export async function runServe(flags: RawSettings): Promise<number> {
   const stop = (signal: string): void => {
     if (stopping) {
       app.log.warn({ signal }, 'second signal: exiting now');
-      killNow();
+      killAfterFlush(app.log);
+      return;
     }
     app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing accepted work');
     // Accepted work gets the grace period; a shutdown still not done well after it (a worker stuck in
     // native code) must not keep the process alive for ever.
     setTimeout(() => {
       app.log.error({ graceMs: config.shutdownGraceMs }, 'shutdown did not finish after the grace period: exiting now');
-      killNow();
+      killAfterFlush(app.log);
     }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS).unref();
     stopping = service
       .close()

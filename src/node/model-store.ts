@@ -37,18 +37,14 @@ function shellArg(value: string): string {
 }
 
 /**
- * The command that (re)installs `ids` into `dir`. It starts with `npx` because that finds the
+ * How to install `ids` into `dir` from a mirror. The command starts with `npx` because that finds the
  * `portoon` command both in a clone of the repository and where the package is installed; it names
  * the models folder when that is not the default one, so it is right as printed.
  */
-export function pullCommand(args: readonly string[], dir: string): string {
-  const dirArgs = resolve(dir) === resolve(defaultModelsDir()) ? [] : ['--models-dir', shellArg(dir)];
-  return ['npx portoon models pull', ...args, ...dirArgs].join(' ');
-}
-
-/** `<command> --from <mirror> (or set PORTOON_MODEL_MIRROR …)`: how to install models from a mirror. */
 export function installHint(ids: readonly string[], dir: string, flags: readonly string[] = []): string {
-  return `${pullCommand([...ids, ...flags, '--from', MIRROR_PLACEHOLDER], dir)} (or set PORTOON_MODEL_MIRROR to the mirror and leave out --from)`;
+  const dirArgs = resolve(dir) === resolve(defaultModelsDir()) ? [] : ['--models-dir', shellArg(dir)];
+  const command = ['npx portoon models pull', ...ids, ...flags, '--from', MIRROR_PLACEHOLDER, ...dirArgs].join(' ');
+  return `${command} (or set PORTOON_MODEL_MIRROR to the mirror and leave out --from)`;
 }
 
 export type ModelState = 'installed' | 'missing' | 'wrong-size';
@@ -195,12 +191,10 @@ export class ModelStore implements ModelResolver {
     if (needed.size > 0 && (from === undefined || from === '')) {
       // Name every model to install, not just the first, in a command that works as printed.
       const missing = [...needed];
-      const args = options.force ? [...missing, '--force'] : missing;
       throw new PortoonError(
         'E_MODEL_SOURCE',
         `${missing.length === 1 ? `Model "${missing[0]!}" needs` : `Models ${missing.join(', ')} need`} installing, but no model source is configured. ` +
-          `Run: ${pullCommand(['--from', MIRROR_PLACEHOLDER, ...args], this.dir)} ` +
-          `(or set PORTOON_MODEL_MIRROR=${MIRROR_PLACEHOLDER} and leave out --from)`,
+          `Run: ${installHint(missing, this.dir, options.force ? ['--force'] : [])}`,
         { details: { models: missing } },
       );
     }

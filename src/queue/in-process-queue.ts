@@ -136,15 +136,7 @@ export class InProcessQueue implements JobQueue {
   async cancel(id: string): Promise<JobStatus | undefined> {
     const job = this.#jobs.get(id);
     if (!job) return undefined;
-    if (job.status.state === 'queued') {
-      this.#waiting.splice(this.#waiting.indexOf(job), 1);
-      this.#finish(job, 'cancelled', 0);
-    } else if (job.status.state === 'running') {
-      // The worker stops at its next model run; the job is cancelled for everyone from now on, and its
-      // worker slot is released when the worker has actually stopped.
-      job.controller.abort(new PortoonError('E_CLOSED', 'The job was cancelled'));
-      this.#finish(job, 'cancelled', 0);
-    }
+    this.#stop(job, 'cancelled', new PortoonError('E_CLOSED', 'The job was cancelled'));
     return snapshot(job);
   }
 
@@ -171,7 +163,8 @@ export class InProcessQueue implements JobQueue {
     // Past the grace period the rest is stopped. That is not the client's cancellation: the job fails
     // with E_CLOSED (503, retry can help), so waiting requests and pollers learn to send it again.
     const grace = setTimeout(() => {
-      for (const job of unfinished) this.#abandon(job);
+      const error = new PortoonError('E_CLOSED', 'The service shut down before this image was finished; send it again');
+      for (const job of unfinished) this.#stop(job, 'failed', error);
     }, graceMs);
     await Promise.all(unfinished.map((job) => job.done));
     clearTimeout(grace);
@@ -180,14 +173,18 @@ export class InProcessQueue implements JobQueue {
     for (const job of this.#jobs.values()) clearTimeout(job.expiry);
   }
 
-  #abandon(job: Job): void {
+  /**
+   * Ends an unfinished job now: cancelled by its client, or failed with `error` (timeout, shutdown).
+   * A waiting job leaves the line; a running one stops at its worker's next model run, and its worker
+   * slot is released when the worker has actually stopped. The job is final for everyone at once.
+   */
+  #stop(job: Job, state: 'cancelled' | 'failed', error: PortoonError, runMs = 0): void {
     if (isFinished(job.status.state)) return;
-    const error = new PortoonError('E_CLOSED', 'The service shut down before this image was finished; send it again');
     const waitingAt = this.#waiting.indexOf(job);
     if (waitingAt >= 0) this.#waiting.splice(waitingAt, 1);
     job.controller.abort(error);
-    job.status.error = { code: error.code, message: error.message };
-    this.#finish(job, 'failed', 0);
+    if (state === 'failed') job.status.error = { code: error.code, message: error.message };
+    this.#finish(job, state, runMs);
   }
 
   #dispatch(): void {
@@ -208,9 +205,7 @@ export class InProcessQueue implements JobQueue {
         'E_TIMEOUT',
         `Processing took longer than ${this.#options.timeoutMs / 1000} s; try a smaller image (maxSide)`,
       );
-      job.controller.abort(error);
-      job.status.error = { code: error.code, message: error.message };
-      this.#finish(job, 'failed', elapsed());
+      this.#stop(job, 'failed', error, elapsed());
     }, this.#options.timeoutMs);
     job.settled = this.#portoon
       .cartoonize(job.input!, {

@@ -160,7 +160,7 @@ export const SERVER_SETTINGS = {
     env: 'PORTOON_TRUST_PROXY',
     kind: 'proxy',
     shown: 'false',
-    help: 'Reverse proxies to trust for X-Forwarded-For: a number of hops (`true` = 1), or their addresses/CIDRs (a,b); the client is the address the nearest untrusted hop saw.',
+    help: 'Reverse proxies to trust for X-Forwarded-For: a number of hops (`true` = 1), or their addresses/CIDRs (a,b); the client is the address the outermost trusted proxy saw.',
   },
   shutdownGrace: {
     flag: '--shutdown-grace',

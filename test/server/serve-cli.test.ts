@@ -134,7 +134,8 @@ describeWithModels(['animeganv3-jpface-v1', 'animeganv3-hayao36', 'bisenetv2-fac
   it('a second signal ends the process at once, without waiting for the image under way', async () => {
     const server = await startServerProcess(['--styles', 'anime', '--models-dir', TEST_MODELS_DIR, '--rate-limit', '0']);
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      server.process.once('exit', (code, signal) => resolve({ code, signal })),
+      // 'close', not 'exit': only then has everything the process wrote been read from its pipes.
+      server.process.once('close', (code, signal) => resolve({ code, signal })),
     );
     const inFlight = fetch(`${server.url}/api/v1/cartoon`, {
       method: 'POST',
