@@ -60,8 +60,10 @@ const style = catalogue.style(values.style);
 const calls: Array<{ id: string; dims: number[] }> = [];
 if ('model' in style.background)
   calls.push({ id: style.background.model, dims: [1, Math.ceil(height / 8) * 8, Math.ceil(width / 8) * 8, 3] });
-for (let f = 0; f < faceCount && style.head; f++) {
-  calls.push({ id: style.head.model, dims: [1, style.head.faceSize, style.head.faceSize, 3] });
+// One head run per stylized face at the crop size the pipeline chose for it, one parse per face.
+for (const face of warm.report.faces.filter((f) => f.stylized)) {
+  const size = face.cropSize ?? style.head?.faceSize ?? 512;
+  if (style.head) calls.push({ id: style.head.model, dims: [1, size, size, 3] });
   calls.push({ id: PARSING_MODEL, dims: [1, 448, 448, 3] });
 }
 const detectSide = (n: number): number => Math.ceil((n * Math.min(1, 640 / Math.max(width, height))) / 32) * 32;

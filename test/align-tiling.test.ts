@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyAffine, estimateSimilarity, faceTemplate, invertAffine, warpAffine, type Affine } from '../src/core/face/align.js';
+import { applyAffine, estimateSimilarity, invertAffine, warpAffine, type Affine } from '../src/core/face/align.js';
+import { framingPoints, marginFraming } from '../src/core/face/framing.js';
 import { pasteFace } from '../src/core/face/paste.js';
 import { createImage, createPlane, type RawImage } from '../src/core/image.js';
 import { padReflect } from '../src/core/tensor.js';
@@ -18,6 +19,9 @@ function gradientImage(width: number, height: number): RawImage {
   }
   return image;
 }
+
+/** The 5 points of the margin framing in a `size` crop. */
+const faceTemplate = ({ size, margin }: { size: number; margin: number }) => framingPoints(marginFraming(size, margin), size);
 
 describe('similarity alignment', () => {
   it('recovers a known rotation + scale + translation exactly', () => {

@@ -50,6 +50,59 @@ describe('catalogue', () => {
     expect(error.message).toContain('styles.0.background');
   });
 
+  it("gives the anime face model its authors' framing, and checks a head framing and crop sizes", () => {
+    const catalogue = loadCatalogue();
+    const face = catalogue.model('animeganv3-jpface-v1');
+    expect(face.framing?.size).toBe(512);
+    expect(face.framing?.points[0]).toEqual([192.98, 239.95]);
+    expect(face.framing?.border).toEqual([135, 133, 132]);
+    expect(catalogue.style('anime').head?.minCropSize).toBe(352);
+    const head = (extra: object): string =>
+      JSON.stringify({
+        styles: [
+          { id: 'my-face', label: 'F', head: { model: 'animeganv3-jpface-v1', ...extra }, background: { model: 'whitebox-cartoon' } },
+        ],
+      });
+    const tooSmall = errorOf(() => loadCatalogue(modelsDirWith({ 'a.portoon.json': head({ faceSize: 256, minCropSize: 384 }) })));
+    expect(tooSmall.code).toBe('E_BAD_MANIFEST');
+    expect(tooSmall.message).toContain('styles.0.head.minCropSize');
+    const fourPoints = errorOf(() =>
+      loadCatalogue(
+        modelsDirWith({
+          'b.portoon.json': head({
+            framing: {
+              size: 256,
+              points: [
+                [1, 2],
+                [3, 4],
+                [5, 6],
+                [7, 8],
+              ],
+            },
+          }),
+        }),
+      ),
+    );
+    expect(fourPoints.message).toContain('styles.0.head.framing.points');
+    const own = loadCatalogue(
+      modelsDirWith({
+        'c.portoon.json': head({
+          framing: {
+            size: 256,
+            points: [
+              [96, 120],
+              [160, 120],
+              [128, 157],
+              [100, 186],
+              [156, 186],
+            ],
+          },
+        }),
+      }),
+    );
+    expect(own.style('my-face').head?.framing?.border).toBe('edge');
+  });
+
   it('names the file on a JSON syntax error', () => {
     const dir = modelsDirWith({ 'broken.portoon.json': '{ "styles": [ ' });
     const error = errorOf(() => loadCatalogue(dir));

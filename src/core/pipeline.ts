@@ -6,11 +6,11 @@
 import { gaussianBlurImage } from './blur.js';
 import { PortoonError } from './errors.js';
 import { detectFaces, detectorModelIds, type DetectorChoice, type Face } from './face/detect.js';
+import type { Affine } from './face/align.js';
 import { alignFace, faceMasks, PARSING_MODEL, type AlignedFace, type FaceMasks } from './face/crop.js';
-import { matchSeam, matchSkinTone } from './face/harmonize.js';
-import { invertAffine, warpAffine } from './face/align.js';
-import { pasteFace } from './face/paste.js';
-import { cloneImage, mixImages, type RawImage } from './image.js';
+import { blendFace, confirmFaces, cropKey, facePlanOf, stylizeProceduralFace, type FacePlan } from './face/face-pass.js';
+import { chooseCropSize } from './face/framing.js';
+import { cloneImage, mixImages, type FloatPlane, type RawImage } from './image.js';
 import type { InferenceBackend } from './inference.js';
 import type { Catalogue } from './models/catalogue.js';
 import type { StyleEntry } from './models/manifest.js';
@@ -89,6 +89,17 @@ export interface PipelineContext {
   onProgress?: ((progress: StageProgress) => void) | undefined;
   /** Clock in ms; the adapters pass a high-resolution one. */
   now?: () => number;
+  /** Called after each face is blended into a style pass's picture (quality measures, debugging). */
+  onFacePasted?: ((info: FacePasteInfo) => void) | undefined;
+}
+
+export interface FacePasteInfo {
+  /** Index into the result's faces. */
+  index: number;
+  imageToCrop: Affine;
+  cropSize: number;
+  /** The paste weight, 0..1 in crop space (`cropSize`²). */
+  mask: FloatPlane;
 }
 
 export interface FaceReport {
@@ -97,6 +108,8 @@ export interface FaceReport {
   landmarks: Array<[number, number]>;
   /** False when the face was too small for the head model and left to the background pass. */
   stylized: boolean;
+  /** Side of the aligned crop the face was stylized at (chosen from the face's size in the photo). */
+  cropSize?: number | undefined;
 }
 
 export interface PipelineResult {
@@ -203,7 +216,10 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
       passes.map((p) => p.style),
       mode,
     ) || detectorIds.every((id) => backend.has(id));
-  const faces = detected ? await timed('detect', () => detectFaces(image, backend, model, { detector })) : [];
+  // Every detection is checked on its own aligned crop: false faces go, landmarks get refined.
+  const faces = detected
+    ? await timed('detect', async () => confirmFaces(image, await detectFaces(image, backend, model, { detector }), backend, model))
+    : [];
   if (detected) for (const id of detectorIds) models.add(id);
   progress('detect', 1);
   const minFace = options.minFaceSize ?? 40;
@@ -219,21 +235,22 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
     return { image: cloneImage(image), style: main.id, faces: reports, detected, timings, models: [...models], inference };
   }
 
-  // Aligned crops and their masks are shared by both styles of a mix when the geometry matches.
+  // Aligned crops and their masks are shared by both styles of a mix when the framing matches.
   const crops = new Map<string, { face: AlignedFace; masks: FaceMasks }>();
-  const cropFor = async (face: Face, index: number, size: number, margin: number): Promise<{ face: AlignedFace; masks: FaceMasks }> => {
-    const key = `${index}:${size}:${margin}`;
+  const cropFor = async (face: Face, index: number, plan: FacePlan, size: number): Promise<{ face: AlignedFace; masks: FaceMasks }> => {
+    const key = `${index}:${cropKey(plan, size)}`;
     let crop = crops.get(key);
     if (!crop) {
-      const aligned = await timed('align', () => alignFace(image, face.landmarks, { size, margin }));
-      // With the background kept the mask is only the face and its hair: the photo around it stays as it was.
-      const masks = await timed('parse', () => faceMasks(aligned, backend, model, mode === 'keep' ? 'keep' : 'blend'));
+      const aligned = await timed('align', () => alignFace(image, face.landmarks, plan.framing, size));
+      const masks = await timed('parse', () => faceMasks(aligned, backend, model, plan.purpose));
       if (masks.source === 'parsing') models.add(PARSING_MODEL);
       crop = { face: aligned, masks };
       crops.set(key, crop);
     }
     return crop;
   };
+  // Passes that only polish faces need the parsing model to know where skin is; without it they are skipped.
+  const canPolish = backend.has(PARSING_MODEL);
 
   const results: Array<{ image: RawImage; weight: number }> = [];
   for (const [passIndex, pass] of passes.entries()) {
@@ -249,19 +266,17 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
         models,
       ),
     );
-    const head = headOf(style, mode);
-    if (head) {
+    const plan = facePlanOf(style, mode, catalogue);
+    if (plan.required || canPolish) {
       const eligible = largestFaces(faces, minFace, options.maxFaces);
       for (const [n, [face, index]] of eligible.entries()) {
-        const { face: aligned, masks } = await cropFor(face, index, head.faceSize, head.margin);
-        const styled = await timed('head', () => stylizeCrop(aligned.image, head.run, timedContext, models));
-        await timed('paste', () => {
-          matchSkinTone(styled, aligned.image, masks.skin, head.toneMatch);
-          const underneath = warpAffine(base, invertAffine(aligned.imageToCrop), aligned.geometry.size, aligned.geometry.size);
-          matchSeam(styled, underneath, masks.mask);
-          pasteFace(base, styled, masks.mask, aligned.imageToCrop);
-        });
+        const size = chooseCropSize(face.landmarks, plan.framing, plan.limits);
+        const { face: aligned, masks } = await cropFor(face, index, plan, size);
+        const styled = await timed('head', () => stylizeFace(aligned, masks, plan, image, timedContext, models));
+        const mask = await timed('paste', () => blendFace(base, aligned, masks, styled, plan));
+        context.onFacePasted?.({ index, imageToCrop: aligned.imageToCrop, cropSize: size, mask });
         reports[index]!.stylized = true;
+        reports[index]!.cropSize = Math.max(reports[index]!.cropSize ?? 0, size);
         progress('head', (passIndex + (n + 1) / eligible.length) / passes.length);
       }
     }
@@ -287,44 +302,25 @@ function largestFaces(faces: readonly Face[], minWidth: number, maxFaces: number
   return wide.filter(([, index]) => kept.has(index));
 }
 
-/** Whether any of the styles stylizes faces separately in this background mode (and so needs detection). */
+/** Whether any of the styles needs faces detected to work at all (a head model, or faces stylized over a kept photo). */
 export function stylesNeedFaces(styles: readonly StyleEntry[], mode: BackgroundMode): boolean {
-  return styles.some((style) => headOf(style, mode) !== undefined);
+  return styles.some((style) => style.head !== undefined || mode === 'keep');
 }
 
-type HeadRunner = { kind: 'model'; id: string } | { kind: 'procedural'; name: 'cel' | 'watercolor'; params: Record<string, number> };
-
-interface HeadPlan {
-  run: HeadRunner;
-  faceSize: number;
-  margin: number;
-  toneMatch: number;
-}
-
-/**
- * What stylizes faces. A style's own head model when it has one; otherwise, when the background is
- * kept, the style's background stylizer is applied to the aligned faces so people are still
- * cartoonized. When the picture is stylized (also under the blur) and there is no head model,
- * faces are already done.
- */
-function headOf(style: StyleEntry, mode: BackgroundMode): HeadPlan | undefined {
-  if (style.head)
-    return {
-      run: { kind: 'model', id: style.head.model },
-      faceSize: style.head.faceSize,
-      margin: style.head.margin,
-      toneMatch: style.head.toneMatch,
-    };
-  if (mode !== 'keep') return undefined;
-  const bg = style.background;
-  const run: HeadRunner = 'model' in bg ? { kind: 'model', id: bg.model } : { kind: 'procedural', name: bg.procedural, params: bg.params };
-  return { run, faceSize: 512, margin: 0.8, toneMatch: 0 };
-}
-
-async function stylizeCrop(crop: RawImage, run: HeadRunner, context: PipelineContext, models: Set<string>): Promise<RawImage> {
-  if (run.kind === 'procedural') return runProcedural(run.name, crop, run.params);
-  models.add(run.id);
-  return runStyleModel(crop, context.catalogue.model(run.id), context.backend);
+/** The face's new look in crop space, or undefined for a tone-only pass. */
+async function stylizeFace(
+  aligned: AlignedFace,
+  masks: FaceMasks,
+  plan: FacePlan,
+  image: RawImage,
+  context: PipelineContext,
+  models: Set<string>,
+): Promise<RawImage | undefined> {
+  const { stylizer } = plan;
+  if (stylizer.kind === 'tone') return undefined;
+  if (stylizer.kind === 'procedural') return stylizeProceduralFace(stylizer, aligned, masks, Math.max(image.width, image.height));
+  models.add(stylizer.id);
+  return runStyleModel(aligned.image, context.catalogue.model(stylizer.id), context.backend);
 }
 
 async function backgroundPass(

@@ -38,6 +38,7 @@ export const reportSchema = {
           score: { type: 'number' },
           landmarks: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
           stylized: { type: 'boolean' },
+          cropSize: { type: 'integer', description: 'Side of the aligned face crop the face was stylized at' },
         },
       },
     },

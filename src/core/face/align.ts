@@ -11,35 +11,6 @@ export type Point = readonly [number, number];
 export type Affine = readonly [number, number, number, number, number, number];
 
 /**
- * ArcFace's canonical 5-point template in a 112x112 face box: image-left eye, image-right eye, nose
- * tip, image-left mouth corner, image-right mouth corner (the order the detectors return).
- */
-const ARCFACE_112: readonly Point[] = [
-  [38.2946, 51.6963],
-  [73.5318, 51.5014],
-  [56.0252, 71.7366],
-  [41.5493, 92.3655],
-  [70.7299, 92.2041],
-];
-
-export interface TemplateOptions {
-  /** Side of the square crop in pixels. */
-  size: number;
-  /** Extra room around the 112-box face as a fraction of it on each side (hair, chin, ears). */
-  margin: number;
-  /** Moves the face down in the crop by this fraction of the face box, leaving more room for hair. */
-  shiftDown?: number;
-}
-
-/** The 5 template points placed in a `size`-pixel square crop. */
-export function faceTemplate({ size, margin, shiftDown = 0.1 }: TemplateOptions): Point[] {
-  const box = size / (1 + 2 * margin);
-  const scale = box / 112;
-  const offset = (size - box) / 2;
-  return ARCFACE_112.map(([x, y]) => [offset + x * scale, offset + (y + shiftDown * 112) * scale] as const);
-}
-
-/**
  * Least-squares similarity transform mapping `from` onto `to` (Umeyama without reflection, which in
  * 2-D has this closed form).
  */
@@ -94,11 +65,18 @@ export function applyAffine(m: Affine, [x, y]: Point): [number, number] {
 }
 
 /**
- * Renders `width`x`height` pixels where output (x, y) samples `source` at `toSource`(x, y), bilinear,
- * clamping to the edge outside the source (a replicated border looks natural to the head model,
- * black borders would be stylized as hair).
+ * Renders `width`x`height` pixels where output (x, y) samples `source` at `toSource`(x, y), bilinear.
+ * Outside the source: `border` 'edge' (default) clamps to the edge pixels (a replicated border looks
+ * natural to most head models, black borders would be stylized as hair); an RGB triple fills with
+ * that colour (what face models trained on padded crops expect).
  */
-export function warpAffine(source: RawImage, toSource: Affine, width: number, height: number): RawImage {
+export function warpAffine(
+  source: RawImage,
+  toSource: Affine,
+  width: number,
+  height: number,
+  border: 'edge' | readonly [number, number, number] = 'edge',
+): RawImage {
   const out = createImage(width, height, source.channels);
   const [a, b, c, d, e, f] = toSource;
   const ch = source.channels;
@@ -108,11 +86,16 @@ export function warpAffine(source: RawImage, toSource: Affine, width: number, he
     dst = out.data;
   const maxX = sw - 1,
     maxY = sh - 1;
+  const fill = border === 'edge' ? undefined : border;
   let o = 0;
   for (let y = 0; y < height; y++) {
     let sx = b * y + c;
     let sy = e * y + f;
     for (let x = 0; x < width; x++, sx += a, sy += d) {
+      if (fill && (sx < -0.5 || sy < -0.5 || sx > maxX + 0.5 || sy > maxY + 0.5)) {
+        for (let k = 0; k < ch; k++) dst[o++] = k < 3 ? fill[k]! : 255;
+        continue;
+      }
       const cx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
       const cy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
       const x0 = cx | 0,

@@ -1,70 +1,114 @@
 /**
- * Colour corrections applied to a stylized face before paste-back:
- * - tone matching restores the person's mean skin colour (head models tend to lighten dark skin);
- * - seam matching shifts the face's edge colours toward the background pass so the blend zone
- *   shows no colour step.
+ * Skin-tone restore for stylized faces: style models lighten, darken or recolour skin (a dark-skinned
+ * face can come back pale), which changes who the person is. Hand-written because it is the
+ * product's own colour work and must run the same in Node and in the browser.
  */
-import { labToRgb, meanLab, rgbToLab } from '../color.js';
 import { gaussianBlurPlane } from '../blur.js';
-import type { FloatPlane, RawImage } from '../image.js';
+import { labToRgb, rgbToLab, type Lab } from '../color.js';
+import { createPlane, type FloatPlane, type RawImage } from '../image.js';
+import { resizePlane } from './plane-resize.js';
 
 /**
- * Moves the stylized face's mean skin colour `amount` of the way back to the original's (in Lab),
- * applied through a soft skin mask. Returns the Lab shift applied (for reports and tests).
+ * Brings the person's skin colour back into a stylized face crop (mutated), `amount` of the way.
+ *
+ * The correction is a smooth field in Lab: at each pixel, the difference between the original's and
+ * the stylized face's skin colour averaged over the skin around it (a Gaussian of `reach` pixels,
+ * skin pixels only). A single mean shift would give a flat-shaded face one average colour, too dark
+ * on the lit cheek and too light on the shaded one; the field keeps the photo's light on the skin
+ * while the style keeps its lines and shapes. Far from any skin the field falls back to the mean shift.
+ * It is applied over `region` (soft 0..1: the whole face, so no edge shows around lips, nose or eyes),
+ * except on whites inside `whites` (eye whites and teeth where the parser found eyes and mouth), which
+ * keep their brightness: elsewhere a light, nearly grey colour is pale skin and is corrected.
+ * @returns the mean Lab shift over the skin, for reports and tests.
  */
-export function matchSkinTone(styled: RawImage, original: RawImage, skin: FloatPlane, amount: number): [number, number, number] {
+export function restoreTone(
+  styled: RawImage,
+  original: RawImage,
+  skin: FloatPlane,
+  region: FloatPlane,
+  whites: FloatPlane,
+  amount: number,
+  reach: number,
+): [number, number, number] {
   if (amount <= 0) return [0, 0, 0];
-  const before = meanLab(original.data, original.channels, skin.data);
-  const after = meanLab(styled.data, styled.channels, skin.data);
-  if (!before || !after) return [0, 0, 0];
-  const shift: [number, number, number] = [
-    (before[0] - after[0]) * amount,
-    (before[1] - after[1]) * amount,
-    (before[2] - after[2]) * amount,
-  ];
-  // Feather the correction just enough that it has no edge, but not so much that it reaches far
-  // into eyes and teeth (which would turn grey).
-  const weight = gaussianBlurPlane(skin, styled.width * 0.012);
-  const d = styled.data,
-    ch = styled.channels;
-  for (let i = 0, p = 0; i < weight.data.length; i++, p += ch) {
-    const w = Math.min(1, weight.data[i]! * 1.2);
-    if (w < 0.01) continue;
-    const [l, a, b] = rgbToLab(d[p]!, d[p + 1]!, d[p + 2]!);
-    const [r, g, bl] = labToRgb(l + shift[0] * w, a + shift[1] * w, b + shift[2] * w);
-    d[p] = r + 0.5;
-    d[p + 1] = g + 0.5;
-    d[p + 2] = bl + 0.5;
-  }
-  return shift;
-}
-
-/**
- * Shifts the face's colours near the mask edge by the mean difference to the background measured
- * in the blend zone, fading to no change where the mask is fully opaque.
- */
-export function matchSeam(styled: RawImage, background: RawImage, mask: FloatPlane): void {
-  const ch = styled.channels;
-  const diff = [0, 0, 0];
+  const { width, height } = skin;
+  const n = width * height;
+  // Skin-weighted differences, one plane per Lab channel, and their global means. Lab is computed
+  // only where it is used (skin here, the region below): most of the crop is neither.
+  const weight = skin.data;
   let total = 0;
-  const m = mask.data,
-    s = styled.data,
-    bg = background.data;
-  for (let i = 0, p = 0; i < m.length; i++, p += ch) {
-    const v = m[i]!;
-    const w = v * (1 - v);
-    if (w < 0.01) continue;
-    for (let k = 0; k < 3; k++) diff[k]! += (bg[p + k]! - s[p + k]!) * w;
+  const mean: [number, number, number] = [0, 0, 0];
+  const diffs = [0, 1, 2].map(() => createPlane(width, height));
+  const labA: Lab = [0, 0, 0],
+    labB: Lab = [0, 0, 0],
+    rgb: [number, number, number] = [0, 0, 0];
+  const o = original.data,
+    sd = styled.data,
+    oc = original.channels,
+    sc = styled.channels;
+  for (let i = 0; i < n; i++) {
+    const w = weight[i]!;
+    if (w <= 0.001) continue;
     total += w;
-  }
-  if (total < 1) return;
-  for (let k = 0; k < 3; k++) diff[k]! /= total;
-  for (let i = 0, p = 0; i < m.length; i++, p += ch) {
-    const w = 1 - m[i]!;
-    if (w <= 0.001 || m[i]! <= 0.001) continue;
+    const before = rgbToLab(o[i * oc]!, o[i * oc + 1]!, o[i * oc + 2]!, labA);
+    const after = rgbToLab(sd[i * sc]!, sd[i * sc + 1]!, sd[i * sc + 2]!, labB);
     for (let k = 0; k < 3; k++) {
-      const v = s[p + k]! + diff[k]! * w;
-      s[p + k] = v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5;
+      const d = (before[k]! - after[k]!) * w;
+      diffs[k]!.data[i] = d;
+      mean[k]! += d;
     }
   }
+  if (total < 1) return [0, 0, 0];
+  for (let k = 0; k < 3; k++) mean[k]! /= total;
+  // Normalised convolution: blur(w·d) / blur(w), leaning on the mean where little skin is near. The
+  // field is smooth, so it is computed on a grid `step` times coarser and sampled back bilinearly.
+  const step = Math.max(1, Math.floor(reach / 4));
+  const smooth = (plane: FloatPlane): Float32Array => resizePlane(gaussianBlurPlane(shrink(plane, step), reach / step), width, height).data;
+  const density = smooth(skin);
+  const [fieldL, fieldA, fieldB] = diffs.map(smooth) as [Float32Array, Float32Array, Float32Array];
+  const prior = 0.05;
+  for (let i = 0, p = 0; i < n; i++, p += sc) {
+    const r = region.data[i]!;
+    if (r < 0.005) continue;
+    const [l, a, b] = rgbToLab(sd[p]!, sd[p + 1]!, sd[p + 2]!, labA);
+    const w = r * amount * (1 - whites.data[i]! * whiteness(l, Math.hypot(a, b)));
+    if (w <= 0) continue;
+    const k = w / (density[i]! + prior);
+    const [red, green, blue] = labToRgb(
+      l + (fieldL[i]! + prior * mean[0]) * k,
+      a + (fieldA[i]! + prior * mean[1]) * k,
+      b + (fieldB[i]! + prior * mean[2]) * k,
+      rgb,
+    );
+    sd[p] = red + 0.5;
+    sd[p + 1] = green + 0.5;
+    sd[p + 2] = blue + 0.5;
+  }
+  return [mean[0] * amount, mean[1] * amount, mean[2] * amount];
+}
+
+/** Mean of every `step` x `step` block (the last blocks may be partial). */
+function shrink(plane: FloatPlane, step: number): FloatPlane {
+  if (step === 1) return plane;
+  const width = Math.ceil(plane.width / step),
+    height = Math.ceil(plane.height / step);
+  const out = createPlane(width, height);
+  const count = new Float32Array(width * height);
+  for (let y = 0; y < plane.height; y++) {
+    const row = ((y / step) | 0) * width;
+    for (let x = 0; x < plane.width; x++) {
+      const j = row + ((x / step) | 0);
+      out.data[j]! += plane.data[y * plane.width + x]!;
+      count[j]! += 1;
+    }
+  }
+  for (let j = 0; j < out.data.length; j++) out.data[j]! /= count[j]!;
+  return out;
+}
+
+/** 0..1: how much a colour is a white: very light and nearly colourless. */
+function whiteness(lightness: number, chroma: number): number {
+  const light = Math.min(1, Math.max(0, (lightness - 86) / 8));
+  const grey = Math.min(1, Math.max(0, (12 - chroma) / 6));
+  return light * grey;
 }

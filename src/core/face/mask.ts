@@ -18,6 +18,19 @@ export const HEAD_LABELS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8,
 export const FACE_LABELS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 /** Skin labels used to measure skin tone (face skin and nose; not lips, eyes or hair). */
 export const SKIN_LABELS: ReadonlySet<number> = new Set([1, 10]);
+/**
+ * Where a skin-tone correction applies: the whole face. Nothing set in the skin is left out (a region
+ * with holes gives the correction an edge: a pale ring around the mouth or the eyes); eye whites and
+ * teeth are protected by their colour instead (see `restoreSkinTone`). The neck is out: it runs
+ * past the crop, where a correction would end in a line across it, while the jaw hides the edge.
+ */
+export const TONE_LABELS: ReadonlySet<number> = FACE_LABELS;
+/** Hair. */
+export const HAIR_LABELS: ReadonlySet<number> = new Set([17]);
+/** Eyes and the open mouth: where eye whites and teeth are. */
+export const WHITES_LABELS: ReadonlySet<number> = new Set([4, 5, 11]);
+/** What a face model redraws and is pasted: the face and the hair (not hats, neck or clothes). */
+export const BLEND_LABELS: ReadonlySet<number> = new Set([...FACE_LABELS, 17]);
 
 export interface CropGeometry {
   /** Crop side in pixels. */
@@ -27,7 +40,12 @@ export interface CropGeometry {
   centerY: number;
   /** Side of the 112-box face in crop pixels. */
   faceBox: number;
+  /** The five framing points in the crop (eyes, nose, mouth corners), when known. */
+  points?: ReadonlyArray<readonly [number, number]> | undefined;
 }
+
+/** Fraction of the crop side over which every paste mask fades out at the crop edge. */
+const BORDER_FADE = 0.1;
 
 /**
  * Fades any mask to zero at the crop border, so the square edge of the crop never shows.
@@ -65,7 +83,7 @@ export function ellipseMask(geometry: CropGeometry, tight = false): FloatPlane {
       mask.data[y * size + x] = r <= 1 - feather ? 1 : r >= 1 ? 0 : smooth((1 - r) / feather);
     }
   }
-  applyBorderFade(mask, size * 0.06);
+  applyBorderFade(mask, size * BORDER_FADE);
   return mask;
 }
 
@@ -80,6 +98,50 @@ export function parsingMask(
   include = HEAD_LABELS,
 ): FloatPlane {
   return featherInside(labelPlane(labels, labelSize, include), geometry);
+}
+
+/**
+ * Paste mask over a stylized picture: the face, the hair attached to it and the lower face (see
+ * {@link lowerFace}), feathered inside the outline and faded out well inside the crop edge.
+ * @returns undefined when no face is found in the labels (the caller falls back to the ellipse).
+ */
+export function blendMask(labels: ArrayLike<number | bigint>, labelSize: number, geometry: CropGeometry): FloatPlane | undefined {
+  const region = attachedRegion(labels, labelSize, geometry, BLEND_LABELS);
+  if (!region) return undefined;
+  const chin = lowerFace(geometry, labelSize);
+  if (chin) for (let i = 0; i < region.data.length; i++) region.data[i] = Math.max(region.data[i]!, chin.data[i]!);
+  return featherInside(region, geometry);
+}
+
+/**
+ * An ellipse over mouth, chin and jaw (`labelSize`²), from the framing's points: the parser often
+ * labels a beard or goatee as background, which would cut it off at the mask edge into a smear.
+ */
+function lowerFace(geometry: CropGeometry, labelSize: number): FloatPlane | undefined {
+  const points = geometry.points;
+  if (!points || points.length < 5) return undefined;
+  const scale = labelSize / geometry.size;
+  const [le, re, , lm, rm] = points as ReadonlyArray<readonly [number, number]>;
+  const eyeX = (le![0] + re![0]) / 2,
+    eyeY = (le![1] + re![1]) / 2;
+  const mouthX = (lm![0] + rm![0]) / 2,
+    mouthY = (lm![1] + rm![1]) / 2;
+  const eyeToMouth = Math.hypot(mouthX - eyeX, mouthY - eyeY);
+  const eyeDistance = Math.hypot(re![0] - le![0], re![1] - le![1]);
+  // Chin about 0.55 eye-to-mouth below the mouth; the ellipse spans the mouth corners and the jaw.
+  const cx = (mouthX + ((mouthX - eyeX) / eyeToMouth) * 0.2 * eyeToMouth) * scale - 0.5;
+  const cy = (mouthY + ((mouthY - eyeY) / eyeToMouth) * 0.2 * eyeToMouth) * scale - 0.5;
+  const rx = 0.62 * eyeDistance * scale,
+    ry = 0.42 * eyeToMouth * scale;
+  const plane = createPlane(labelSize, labelSize);
+  for (let y = Math.max(0, Math.floor(cy - ry)); y <= Math.min(labelSize - 1, Math.ceil(cy + ry)); y++) {
+    for (let x = Math.max(0, Math.floor(cx - rx)); x <= Math.min(labelSize - 1, Math.ceil(cx + rx)); x++) {
+      const dx = (x - cx) / rx,
+        dy = (y - cy) / ry;
+      if (dx * dx + dy * dy <= 1) plane.data[y * labelSize + x] = 1;
+    }
+  }
+  return plane;
 }
 
 /**
@@ -103,7 +165,12 @@ export function keepMask(labels: ArrayLike<number | bigint>, labelSize: number, 
  * Small holes enclosed by the head above that line (a sunglass lens labelled background) are filled.
  * @returns undefined when there is no face label near the template centre.
  */
-export function attachedRegion(labels: ArrayLike<number | bigint>, labelSize: number, geometry: CropGeometry): FloatPlane | undefined {
+export function attachedRegion(
+  labels: ArrayLike<number | bigint>,
+  labelSize: number,
+  geometry: CropGeometry,
+  labelsIncluded: ReadonlySet<number> = HEAD_LABELS,
+): FloatPlane | undefined {
   const n = labelSize * labelSize;
   const scale = labelSize / geometry.size;
   const faceBox = geometry.faceBox * scale;
@@ -111,7 +178,7 @@ export function attachedRegion(labels: ArrayLike<number | bigint>, labelSize: nu
     cy = geometry.centerY * scale - 0.5;
   // The template centre is at nose level; the chin lies about 0.35 face boxes below it.
   const neckLine = Math.max(0, Math.min(labelSize, Math.ceil(cy + 0.55 * faceBox)));
-  const include = labelPlane(labels, labelSize, HEAD_LABELS);
+  const include = labelPlane(labels, labelSize, labelsIncluded);
   for (let i = neckLine * labelSize; i < n; i++) if (FACE_LABELS.has(Number(labels[i]!))) include.data[i] = 0;
   // Seeds: face labels within the inner face (the landmarks put the eyes, nose and mouth there).
   const rx = 0.4 * faceBox,
@@ -212,7 +279,7 @@ function featherInside(binary: FloatPlane, geometry: CropGeometry): FloatPlane {
   // already 0, so the head model's own background (often a pale halo) never leaks past the hair.
   const d = soft.data;
   for (let i = 0; i < d.length; i++) d[i] = smooth((d[i]! - 0.5) / 0.45);
-  applyBorderFade(soft, geometry.size * 0.06);
+  applyBorderFade(soft, geometry.size * BORDER_FADE);
   return soft;
 }
 

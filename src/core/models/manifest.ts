@@ -9,6 +9,20 @@ import { PortoonError } from '../errors.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex digits');
 const rgbTriple = z.tuple([z.number(), z.number(), z.number()]);
+const point = z.tuple([z.number().finite(), z.number().finite()]);
+
+/**
+ * How a face model expects its input framed: where the five landmarks (image-left eye, image-right
+ * eye, nose tip, image-left and image-right mouth corner) sit in a square crop of `size` pixels,
+ * and what fills the crop where it reaches past the photo. A face model draws good faces only on
+ * the framing it was trained with, so this comes from the model's authors.
+ */
+export const faceFramingSchema = z.strictObject({
+  size: z.number().int().min(16).max(4096),
+  points: z.tuple([point, point, point, point, point]),
+  /** "edge" repeats the photo's edge pixels; an RGB triple fills with that colour. */
+  border: z.union([z.literal('edge'), rgbTriple]).default('edge'),
+});
 
 export const modelEntrySchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lowercase letters, digits, ".", "_" or "-"'),
@@ -37,6 +51,8 @@ export const modelEntrySchema = z.strictObject({
     /** Fixed [width, height] for models that only accept one size. */
     fixedSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
   }),
+  /** For face models: the face framing the model was trained on (styles may override it). */
+  framing: faceFramingSchema.optional(),
   output: z
     .strictObject({
       name: z.string().min(1),
@@ -57,12 +73,24 @@ export const styleEntrySchema = z.strictObject({
   head: z
     .strictObject({
       model: modelRef,
-      /** Side of the square aligned face crop fed to the head model. */
+      /** Largest side of the square aligned face crop fed to the head model (used for large faces). */
       faceSize: z.number().int().min(64).max(2048).default(512),
-      /** Crop margin around the face as a fraction of the face template (room for hair and chin). */
+      /**
+       * Smallest crop side. A face that covers fewer photo pixels gets a crop between this and
+       * `faceSize` (about its own resolution), which costs the head model less; set it to the
+       * smallest size at which the model still draws complete faces. Default: `faceSize` (fixed).
+       */
+      minCropSize: z.number().int().min(64).max(2048).optional(),
+      /** Where the face sits in the crop; default: the head model's own `framing`, else one derived from `margin`. */
+      framing: faceFramingSchema.optional(),
+      /** Without a framing: crop margin around the face as a fraction of the face template (room for hair and chin). */
       margin: z.number().min(0).max(2).default(0.6),
       /** 0..1: how much of the original skin tone is restored after the head model (keeps identity). */
       toneMatch: z.number().min(0).max(1).default(0.5),
+    })
+    .refine((head) => head.minCropSize === undefined || head.minCropSize <= head.faceSize, {
+      message: 'expected minCropSize to be at most faceSize',
+      path: ['minCropSize'],
     })
     .optional(),
   /** Stylizes the whole picture (in overlapping tiles). Either a model or a procedural filter. */
@@ -91,6 +119,7 @@ export const manifestFileSchema = z.strictObject({
 });
 
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
+export type FaceFraming = z.infer<typeof faceFramingSchema>;
 export type StyleEntry = z.infer<typeof styleEntrySchema>;
 export type ManifestFile = z.infer<typeof manifestFileSchema>;
 export type ModelBackground = Extract<StyleEntry['background'], { model: string }>;

@@ -10,6 +10,15 @@ export interface BandOptions {
   readonly aaPx: number;
   /** Largest change of any pixel's lightness (OKLab L units). */
   readonly maxShift: number;
+  /**
+   * Smallest half-width of the ramp between two bands, in band units (0..0.5). Default 0.002 (crisp
+   * steps); larger values turn every border into a soft gradient over that share of the band.
+   */
+  readonly minHalfWidth?: number;
+  /** Per-pixel weights of the lightness histogram the band values come from (default: all 1). */
+  readonly weights?: Float32Array;
+  /** Per-pixel 0..1 share of the banded value in the result (default: all 1); 0 leaves L as it was. */
+  readonly mix?: Float32Array;
 }
 
 /**
@@ -21,8 +30,8 @@ export interface BandOptions {
  * `maxShift`, so a wide band cannot flatten a soft highlight into a patch of another tone.
  */
 export function quantiseLightness(lab: Float32Array, width: number, height: number, options: BandOptions): void {
-  const { levels, aaPx, maxShift } = options;
-  const centres = lightnessCentres(lab, levels);
+  const { levels, aaPx, maxShift, minHalfWidth = 0.002, weights, mix } = options;
+  const centres = lightnessCentres(lab, levels, weights);
   // Piecewise-linear "band coordinate" t(L) with t(centre k) = k, tabulated with its slope.
   const size = 2048;
   const coord = new Float32Array(size + 1);
@@ -55,13 +64,14 @@ export function quantiseLightness(lab: Float32Array, width: number, height: numb
       const q = Math.round((L < 0 ? 0 : L > 1 ? 1 : L) * size);
       const t = coord[q]!;
       const grad = Math.sqrt(gx * gx + gy * gy) * slope[q]!; // band units per px
-      const halfWidth = Math.min(0.5, Math.max(0.002, aaPx * grad * 0.5));
+      const halfWidth = Math.min(0.5, Math.max(minHalfWidth, aaPx * grad * 0.5));
       const k = Math.min(levels - 2, Math.floor(t));
       let s = (t - k - 0.5 + halfWidth) / (2 * halfWidth);
       s = s <= 0 ? 0 : s >= 1 ? 1 : s * s * (3 - 2 * s);
       const c0 = centres[k]!;
       const v = c0 + s * (centres[k + 1]! - c0);
-      out[x] = v > L + maxShift ? L + maxShift : v < L - maxShift ? L - maxShift : v;
+      const clamped = v > L + maxShift ? L + maxShift : v < L - maxShift ? L - maxShift : v;
+      out[x] = mix === undefined ? clamped : L + mix[y * width + x]! * (clamped - L);
     }
     for (let x = 0; x < width; x++) {
       const i = row + x * 3;
@@ -74,14 +84,18 @@ export function quantiseLightness(lab: Float32Array, width: number, height: numb
 /**
  * `levels` lightness values by Lloyd's 1-D k-means over a 1024-bin histogram, started from an even
  * spread over the 1st..99th percentile (at least 0.3 wide, so a flat photo keeps its flat tones).
+ * With `weights`, each pixel counts with its weight (e.g. only skin).
  */
-function lightnessCentres(lab: Float32Array, levels: number): Float64Array {
+function lightnessCentres(lab: Float32Array, levels: number, weights?: Float32Array): Float64Array {
   const bins = 1024;
   const hist = new Float64Array(bins);
-  const n = lab.length / 3;
-  for (let i = 0; i < lab.length; i += 3) {
+  let n = 0;
+  for (let i = 0, p = 0; i < lab.length; i += 3, p++) {
+    const w = weights === undefined ? 1 : weights[p]!;
+    if (!(w > 0)) continue;
     const b = Math.floor(lab[i]! * bins);
-    hist[b < 0 ? 0 : b >= bins ? bins - 1 : b]!++;
+    hist[b < 0 ? 0 : b >= bins ? bins - 1 : b]! += w;
+    n += w;
   }
   const percentile = (q: number): number => {
     let acc = 0;

@@ -14,7 +14,9 @@
  *    ramps about a pixel wide;
  * 5. a little extra saturation, then the ink, darkening the local colour rather than painting black.
  * Every radius and line width is a fraction of the long side, so a 512 px and a 4000 px photo look
- * alike (with a floor of about one pixel for lines on small images).
+ * alike (with a floor of about one pixel for lines on small images); a crop of a photo can pass the
+ * photo's scale instead (FilterScale). On aligned face crops (runProceduralFace) skin gets its own
+ * settings: see skin.ts.
  */
 import type { RawImage } from '../image.js';
 import { domainTransformFilter, guideGradients } from './domain-transform.js';
@@ -22,6 +24,7 @@ import { quantiseLightness } from './bands.js';
 import { inkLines } from './ink.js';
 import { oklabToSrgb, srgbToOklab } from './oklab.js';
 import { resolveParams, type ParamSpecs } from './params.js';
+import { complement, faceUnit, restoreSkinTone, skinContext, smoothSkin, type SkinContext } from './skin.js';
 
 export interface CelParams {
   /** 0..1: how much detail is flattened away (spatial and colour reach of the smoothing). */
@@ -49,13 +52,33 @@ export const CEL_PARAMS: ParamSpecs<keyof CelParams> = {
   saturation: { min: 0, max: 2, default: 1.1, doc: 'Chroma multiplier (1 = as in the photo).' },
 };
 
-export function celShade(image: RawImage, params: Partial<CelParams> = {}): RawImage {
+/** How the procedural filters are run beyond their params. */
+export interface FilterScale {
+  /**
+   * Pixels per "photo unit" (1/1000 of the photo's long side): every radius and line width is a
+   * multiple of it. Default: this image's long side / 1000. A crop of a photo passes the photo's
+   * unit times the crop's scale, so its lines and washes match the whole picture's.
+   */
+  readonly unit?: number | undefined;
+}
+
+export function celShade(image: RawImage, params: Partial<CelParams> = {}, options: FilterScale = {}): RawImage {
   const p = resolveParams('cel', CEL_PARAMS, params);
+  return celPass(image, p, options.unit);
+}
+
+/**
+ * The cel filter with resolved params; with `skin` (a 0..1 mask, one value per pixel) the face
+ * settings of skin.ts apply.
+ */
+export function celPass(image: RawImage, p: CelParams, unitOverride?: number, skin?: Float32Array): RawImage {
   const { width, height } = image;
   const n = width * height;
   const lab = srgbToOklab(image);
   if (n === 0) return oklabToSrgb(lab, width, height);
-  const unit = Math.max(width, height) / 1000;
+  const photoUnit = unitOverride ?? Math.max(width, height) / 1000;
+  const unit = faceUnit(photoUnit, width, height, skin);
+  const face: SkinContext | undefined = skin === undefined ? undefined : skinContext(lab, width, height, skin);
 
   // 1. Light smoothing: the base for the ink lines. At the default smoothing the strong pass (step 3)
   // reaches ~4 % of the long side and merges colours up to ~0.16 OKLab apart (L1 over L, a, b);
@@ -73,13 +96,19 @@ export function celShade(image: RawImage, params: Partial<CelParams> = {}): RawI
     // A DoG with the 1 : 1.6 sigma ratio answers a lightness step c with a dip of ~0.1 c, so this makes
     // edgeThreshold the smallest step that gets ink (fully opaque from 2.5x that: a soft ramp keeps
     // lines continuous where the response hovers around the threshold, instead of beaded).
-    const threshold = 0.1 * p.edgeThreshold;
+    // Face crops: in dim light (or on dark skin) every lightness step is smaller in proportion, so the
+    // threshold follows the skin's lightness and eyes, brows and lips keep their lines there too. A
+    // face enlarged beyond the photo's resolution (unit capped, see faceUnit) is blurred over about
+    // photoUnit px, which weakens the DoG's answer at the finer sigma by about unit / photoUnit.
+    const threshold = 0.1 * p.edgeThreshold * (face === undefined ? 1 : skinContrast(face) * (unit / photoUnit));
     ink = inkLines(lum, width, height, {
       sigma: Math.max(0.8, 0.9 * p.edgeThickness * unit),
       threshold,
       softness: Math.max(1.5 * threshold, 0.004),
       minExtent: Math.max(3, 6 * unit),
       thicken: 0.35 * p.edgeThickness * unit,
+      // Skin away from the features needs a much stronger edge: shading and pores get no lines.
+      ...(face === undefined ? {} : { thresholdScale: scalePlane(face.core, SKIN_INK_THRESHOLD - 1, 1) }),
     });
   }
 
@@ -92,20 +121,70 @@ export function celShade(image: RawImage, params: Partial<CelParams> = {}): RawI
     reuse: gradients,
   });
   domainTransformFilter(lab, width, height, gradients, 2 * sigmaS, 2 * sigmaR, 3);
+  if (face !== undefined) {
+    // Skin: heavier smoothing within the mask, so only the broad shading of the face is left.
+    smoothSkin(lab, width, height, face, {
+      sigmaS: (20 + 30 * p.smoothing) * face.faceUnit,
+      sigmaR: 0.08 + 0.16 * p.smoothing,
+      barrier: ink,
+    });
+  }
 
   // 4. Lightness bands.
   // Band values are means over the whole photo, so a wide band (say, everything from skin highlights to
   // white walls) would turn a soft highlight on a cheek into a chalky patch; capping the change keeps a
   // faint trace of the shading and the skin's own tone, while band borders stay crisp steps.
-  quantiseLightness(lab, width, height, { levels: p.levels, aaPx: Math.max(0.75, 0.6 * unit), maxShift: 0.05 });
+  if (face === undefined) {
+    quantiseLightness(lab, width, height, { levels: p.levels, aaPx: Math.max(0.75, 0.6 * unit), maxShift: 0.05 });
+  } else {
+    // Skin: at most three bands, valued from the skin alone, joined by soft ramps; then everything
+    // else with the usual bands valued from the rest of the crop.
+    quantiseLightness(lab, width, height, {
+      levels: Math.min(3, p.levels),
+      aaPx: 6 * face.faceUnit,
+      maxShift: 0.05,
+      minHalfWidth: 0.12,
+      weights: face.skin,
+      mix: face.weight,
+    });
+    const rest = complement(face.weight);
+    quantiseLightness(lab, width, height, {
+      levels: p.levels,
+      aaPx: Math.max(0.75, 0.6 * unit),
+      maxShift: 0.05,
+      weights: rest,
+      mix: rest,
+    });
+  }
   if (p.saturation !== 1) {
     for (let i = 0; i < lab.length; i += 3) {
       lab[i + 1]! *= p.saturation;
       lab[i + 2]! *= p.saturation;
     }
   }
+  // The skin keeps the person's own tone (after the saturation boost, which is for everything else).
+  if (face !== undefined) restoreSkinTone(lab, face);
   if (ink !== undefined) applyInk(lab, ink);
   return oklabToSrgb(lab, width, height);
+}
+
+/** Ink threshold on skin away from the features, as a multiple of the usual one. */
+const SKIN_INK_THRESHOLD = 2.5;
+
+/** Skin lightness (OKLab L) at which features get the whole-photo ink threshold. */
+const SKIN_L_REFERENCE = 0.65;
+
+/** 0.35..1: the skin's mean lightness relative to SKIN_L_REFERENCE. */
+function skinContrast(face: SkinContext): number {
+  const L = face.mean?.[0] ?? SKIN_L_REFERENCE;
+  return Math.min(1, Math.max(0.35, L / SKIN_L_REFERENCE));
+}
+
+/** offset + gain * v for every v. */
+function scalePlane(plane: Float32Array, gain: number, offset: number): Float32Array {
+  const out = new Float32Array(plane.length);
+  for (let i = 0; i < plane.length; i++) out[i] = offset + gain * plane[i]!;
+  return out;
 }
 
 /** Darkens towards a deep, slightly desaturated version of the local colour. */

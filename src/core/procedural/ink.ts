@@ -19,6 +19,8 @@ export interface InkOptions {
   readonly minExtent: number;
   /** Dilation radius in px (may be fractional) applied after speck removal; under 0.5 = none. */
   readonly thicken: number;
+  /** Optional per-pixel multiplier of `threshold` (e.g. higher on smooth skin, so shading gets no lines). */
+  readonly thresholdScale?: Float32Array;
 }
 
 /**
@@ -31,11 +33,11 @@ export function inkLines(lum: Float32Array, width: number, height: number, optio
   const tmp = new Float32Array(n);
   gaussianBlurInPlace(ink, tmp, width, height, options.sigma);
   gaussianBlurInPlace(lum, tmp, width, height, options.sigma * 1.6);
-  const { threshold, softness } = options;
+  const { threshold, softness, thresholdScale } = options;
   const inv = 1 / Math.max(softness, 1e-6);
   for (let i = 0; i < n; i++) {
     // Negative DoG = darker than the surround = the dark side of an edge.
-    const t = (lum[i]! - ink[i]! - threshold) * inv;
+    const t = (lum[i]! - ink[i]! - (thresholdScale === undefined ? threshold : threshold * thresholdScale[i]!)) * inv;
     ink[i] = t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t);
   }
   if (options.minExtent > 1) removeSpecks(ink, width, height, options.minExtent, lum);

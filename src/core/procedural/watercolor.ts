@@ -12,7 +12,9 @@
  *    colour-darkening model of Bousseau et al. 2006 ("Interactive watercolor rendering with temporal
  *    coherence and abstraction"): C' = C - (C - C^2)(d - 1); then dilution towards the paper white and
  *    paper grain over everything.
- * The textures are deterministic (noise.ts) and, like every radius, scale with the long side.
+ * The textures are deterministic (noise.ts) and, like every radius, scale with the long side (or
+ * the photo's scale passed in for a crop, FilterScale). On aligned face crops (runProceduralFace)
+ * skin gets its own settings: see skin.ts.
  */
 import { gaussianBlurInPlace } from '../blur.js';
 import type { RawImage } from '../image.js';
@@ -20,7 +22,9 @@ import { quantiseLightness } from './bands.js';
 import { domainTransformFilter, guideGradients } from './domain-transform.js';
 import { FractalNoise } from './noise.js';
 import { oklabToSrgb, srgbToOklab } from './oklab.js';
+import type { FilterScale } from './cel.js';
 import { resolveParams, type ParamSpecs } from './params.js';
+import { complement, faceUnit, restoreSkinTone, skinContext, smoothSkin, type SkinContext } from './skin.js';
 
 export interface WatercolorParams {
   /** 0..1: how much detail the washes abstract away. */
@@ -46,17 +50,30 @@ export const WATERCOLOR_PARAMS: ParamSpecs<keyof WatercolorParams> = {
 /** Fixed seed: the texture is part of the style, identical on every run. */
 const SEED = 0x5eed;
 
-export function watercolor(image: RawImage, params: Partial<WatercolorParams> = {}): RawImage {
+export function watercolor(image: RawImage, params: Partial<WatercolorParams> = {}, options: FilterScale = {}): RawImage {
   const p = resolveParams('watercolor', WATERCOLOR_PARAMS, params);
+  return watercolorPass(image, p, options.unit);
+}
+
+/**
+ * The watercolour filter with resolved params; with `skin` (a 0..1 mask, one value per pixel) the
+ * face settings of skin.ts apply, and skin gets even washes: no wandering layer borders, no uneven
+ * pigment blotches, less dilution.
+ */
+export function watercolorPass(image: RawImage, p: WatercolorParams, unitOverride?: number, skin?: Float32Array): RawImage {
   const { width, height } = image;
   const n = width * height;
   const lab = srgbToOklab(image);
   if (n === 0) return oklabToSrgb(lab, width, height);
-  const unit = Math.max(width, height) / 1000;
+  const unit = faceUnit(unitOverride ?? Math.max(width, height) / 1000, width, height, skin);
+  const face: SkinContext | undefined = skin === undefined ? undefined : skinContext(lab, width, height, skin);
 
   // 1. Washes.
   const gradients = guideGradients(lab, width, height, { chromaWeight: 2 });
   domainTransformFilter(lab, width, height, gradients, Math.max(1, (6 + 30 * p.smoothing) * unit), 0.04 + 0.12 * p.smoothing, 3);
+  if (face !== undefined) {
+    smoothSkin(lab, width, height, face, { sigmaS: (20 + 30 * p.smoothing) * face.faceUnit, sigmaR: 0.08 + 0.16 * p.smoothing });
+  }
 
   // 2. Glaze layers. Low-frequency noise added to the lightness first makes the layer borders wander
   // like the edges of a wash drying on paper instead of following the photo's iso-lines exactly.
@@ -66,9 +83,25 @@ export function watercolor(image: RawImage, params: Partial<WatercolorParams> = 
   const wobble = 0.05 * p.paper;
   for (let y = 0; y < height; y++) {
     turbulence.row(y, row);
-    for (let x = 0, i = y * width * 3; x < width; x++, i += 3) lab[i]! += wobble * (row[x]! - 0.5);
+    for (let x = 0, i = y * width * 3; x < width; x++, i += 3) {
+      // On skin the wandering borders would read as blotches: much less wobble there.
+      const w = face === undefined ? wobble : wobble * (1 - SKIN_CALM * face.weight[y * width + x]!);
+      lab[i]! += w * (row[x]! - 0.5);
+    }
   }
-  quantiseLightness(lab, width, height, { levels: 5, aaPx: Math.max(1, 1.5 * unit), maxShift: 0.04 });
+  if (face === undefined) quantiseLightness(lab, width, height, { levels: 5, aaPx: Math.max(1, 1.5 * unit), maxShift: 0.04 });
+  else {
+    quantiseLightness(lab, width, height, {
+      levels: 3,
+      aaPx: 8 * face.faceUnit,
+      maxShift: 0.04,
+      minHalfWidth: 0.25,
+      weights: face.skin,
+      mix: face.weight,
+    });
+    const rest = complement(face.weight);
+    quantiseLightness(lab, width, height, { levels: 5, aaPx: Math.max(1, 1.5 * unit), maxShift: 0.04, weights: rest, mix: rest });
+  }
 
   // 3. Rims: gradient magnitude of the layered lightness, spread so the rim sits on both sides of the
   // border (measured before the bleed, while borders are still sharp).
@@ -105,7 +138,7 @@ export function watercolor(image: RawImage, params: Partial<WatercolorParams> = 
   const grainRow = new Float32Array(width);
   // The rim map is a gradient of a step blurred over ~1.5 units: scale it so a strong border reads ~1.
   const rimGain = 2.2 * p.edgeDarkening * Math.max(0.8, 1.5 * unit) * 2.5;
-  const dilute = 0.45 * p.dilution;
+  const baseDilute = 0.45 * p.dilution;
   for (let y = 0; y < height; y++) {
     turbulence.row(y, row);
     granulation.row(y, granRow);
@@ -114,8 +147,11 @@ export function watercolor(image: RawImage, params: Partial<WatercolorParams> = 
       const q = y * width + x;
       const i = q * 3;
       const r = rim[q]! * rimGain;
+      // Skin: even pigment (turbulence makes blotches on a face) and less dilution (keeps the tone).
+      const calm = face === undefined ? 1 : 1 - SKIN_CALM * face.weight[q]!;
+      const dilute = baseDilute * calm;
       // Pigment density: > 1 darkens (more pigment), < 1 lightens; see Bousseau et al.
-      const d = 1 + p.paper * (0.5 * (row[x]! - 0.5) + 0.5 * (granRow[x]! - 0.5)) + (r > 0.6 ? 0.6 : r);
+      const d = 1 + p.paper * (0.5 * calm * (row[x]! - 0.5) + 0.5 * (granRow[x]! - 0.5)) + (r > 0.6 ? 0.6 : r);
       let L = lab[i]!;
       L = L - (L - L * L) * (d - 1);
       // Dilution: transparent paint over white paper.
@@ -128,5 +164,11 @@ export function watercolor(image: RawImage, params: Partial<WatercolorParams> = 
       lab[i + 2]! *= chroma;
     }
   }
+  // Rims, pigment and dilution all move the skin's mean (dilution lightens, rims darken, most at
+  // large scales): the face keeps the person's own tone, the wash look stays in its texture.
+  if (face !== undefined) restoreSkinTone(lab, face);
   return oklabToSrgb(lab, width, height);
 }
+
+/** Share of the texture and dilution taken off skin in the face variant. */
+const SKIN_CALM = 0.7;
