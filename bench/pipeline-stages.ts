@@ -4,8 +4,9 @@
  *
  * Baseline, measured in the same run: the bare models alone — one onnxruntime session.run per model
  * call the pipeline makes (background at full size, one head and one parsing run per face, the two
- * detectors), on pre-built tensors. The ratio pipeline / baseline is the whole cost of everything
- * around the models (decode, resizing, alignment, masks, tiling, blending, encode).
+ * detectors in four orientations, one confirmation per face in four), on pre-built tensors. The
+ * ratio pipeline / baseline is the whole cost of everything around the models (decode, resizing,
+ * alignment, masks, tiling, blending, encode).
  *
  *   npm run bench -- [--runs 5] [--style anime] [--photo path]
  */
@@ -13,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { CONFIRM_SIZE } from '../src/core/face/confirm.js';
 import { PARSING_MODEL } from '../src/core/face/crop.js';
 import { STAGES } from '../src/core/pipeline.js';
 import { NodeEngine } from '../src/node/engine.js';
@@ -66,9 +68,22 @@ for (const face of warm.report.faces.filter((f) => f.stylized)) {
   if (style.head) calls.push({ id: style.head.model, dims: [1, size, size, 3] });
   calls.push({ id: PARSING_MODEL, dims: [1, 448, 448, 3] });
 }
+// Both detectors on the ≤640-px copy in four orientations (upright and turned: two shapes), then
+// RetinaFace on every found face's aligned confirmation crop, also in four orientations.
 const detectSide = (n: number): number => Math.ceil((n * Math.min(1, 640 / Math.max(width, height))) / 32) * 32;
-calls.push({ id: 'retinaface-mnet025', dims: [1, 3, detectSide(height), detectSide(width)] });
-calls.push({ id: 'yunet-face', dims: [1, 3, detectSide(height), detectSide(width)] });
+for (const [h, w] of [
+  [height, width],
+  [width, height],
+  [height, width],
+  [width, height],
+]) {
+  calls.push({ id: 'retinaface-mnet025', dims: [1, 3, detectSide(h!), detectSide(w!)] });
+  calls.push({ id: 'yunet-face', dims: [1, 3, detectSide(h!), detectSide(w!)] });
+}
+const confirmSide = Math.ceil(CONFIRM_SIZE / 32) * 32;
+for (let i = 0; i < warm.report.faces.length * 4; i++) {
+  calls.push({ id: 'retinaface-mnet025', dims: [1, 3, confirmSide, confirmSide] });
+}
 const sessions = new Map<string, ort.InferenceSession>();
 for (const { id } of calls) {
   if (!sessions.has(id)) {

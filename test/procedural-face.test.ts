@@ -239,29 +239,35 @@ describeWithModels(['retinaface-mnet025', 'yunet-face', 'bisenetv2-faceparsing-4
 
   it.each(FILTERS)('%s: skin is smoother than with the whole-photo filter on the same crop', (filter) => {
     const ratios: number[] = [];
-    let patchesWhole = 0;
-    let patchesFace = 0;
     for (const [k, face] of faces.entries()) {
       const [whole, styled] = results.get(filter)![k]!;
       // Watercolour's paper grain is part of the look everywhere: measure above it.
       const prepare = (image: RawImage): FloatPlane => (filter === 'cel' ? lightness(image) : gaussianBlurPlane(lightness(image), 2));
       const L = { input: prepare(face.crop), whole: prepare(whole), face: prepare(styled) };
       const std = { input: localStd(L.input, face.core), whole: localStd(L.whole, face.core), face: localStd(L.face, face.core) };
-      const patches = { whole: tonePatches(L.whole, face.core), face: tonePatches(L.face, face.core) };
-      const what = `${face.label}: local std ${std.input.toFixed(2)} -> whole ${std.whole.toFixed(2)} / face ${std.face.toFixed(2)}, patches ${patches.whole} / ${patches.face}`;
+      const what = `${face.label}: local std ${std.input.toFixed(2)} -> whole ${std.whole.toFixed(2)} / face ${std.face.toFixed(2)}`;
       expect(std.face, what).toBeLessThan(std.whole);
       expect(std.face, what).toBeLessThan(std.input);
       ratios.push(std.face / std.whole);
-      patchesWhole += patches.whole;
-      patchesFace += patches.face;
-      if (filter === 'cel') expect(patches.face, what).toBeLessThanOrEqual(patches.whole);
     }
     // Measured: cel ~0.75 (what is left is the two or three soft tone borders and the ink of nose and
     // mouth), watercolour ~0.85 (its paper texture and granulation stay on skin on purpose).
     expect(median(ratios), 'median face/whole texture ratio').toBeLessThan(filter === 'cel' ? 0.8 : 0.92);
+  });
+
+  it('cel: skin falls into a few soft tones, not many band patches', () => {
+    let patchesWhole = 0;
+    let patchesFace = 0;
+    for (const [k, face] of faces.entries()) {
+      const [whole, styled] = results.get('cel')![k]!;
+      const patches = { whole: tonePatches(lightness(whole), face.core), face: tonePatches(lightness(styled), face.core) };
+      expect(patches.face, `${face.label}: patches ${patches.whole} / ${patches.face}`).toBeLessThanOrEqual(patches.whole);
+      patchesWhole += patches.whole;
+      patchesFace += patches.face;
+    }
     // Crisp band steps and blotches split the skin into many tone patches; the face variant's soft
-    // skin tones leave few.
-    if (filter === 'cel') expect(patchesFace, `${patchesFace} vs ${patchesWhole} patches`).toBeLessThan(0.6 * patchesWhole);
+    // skin tones leave few. (Watercolour has no bands: its washes are measured by the texture above.)
+    expect(patchesFace, `${patchesFace} vs ${patchesWhole} patches`).toBeLessThan(0.6 * patchesWhole);
   });
 
   it.each(FILTERS)('%s: keeps the skin tone (CIE76 ΔE of the mean Lab over the skin mask)', (filter) => {
@@ -277,6 +283,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face', 'bisenetv2-faceparsing-4
   });
 
   it('cel: features keep their ink lines while skin away from them gets (almost) none', () => {
+    const compared: Array<{ skinInk: number; wholeSkinInk: number; what: string }> = [];
     for (const face of faces) {
       const { crop, skin, unit, core } = face;
       const inked = runProceduralFace('cel', crop, skin, {}, unit);
@@ -300,8 +307,13 @@ describeWithModels(['retinaface-mnet025', 'yunet-face', 'bisenetv2-faceparsing-4
       // ...while the skin away from them stays (almost) clean: where the whole-photo filter puts lines
       // on skin (pores, shading, stubble), the face variant puts fewer.
       expect(skinInk, what).toBeLessThan(0.015);
-      if (wholeSkinInk > 0.001) expect(skinInk, what).toBeLessThan(wholeSkinInk);
+      compared.push({ skinInk, wholeSkinInk, what });
     }
+    // Compared where the whole-photo filter does ink the skin (on the tiniest face it draws no lines
+    // at all, while the face variant lowers its threshold to keep the features).
+    const inkedByWhole = compared.filter((c) => c.wholeSkinInk > 0.001);
+    expect(inkedByWhole.length).toBeGreaterThan(0);
+    for (const c of inkedByWhole) expect(c.skinInk, c.what).toBeLessThan(c.wholeSkinInk);
   });
 
   it.each(FILTERS)('%s: deterministic, and neither the crop nor the mask is modified', (filter) => {
@@ -315,18 +327,21 @@ describeWithModels(['retinaface-mnet025', 'yunet-face', 'bisenetv2-faceparsing-4
   });
 });
 
-it.each(FILTERS)('%s: an explicit unit of long side / 1000 gives the default result, a larger one wider lines', async (filter) => {
+it.each(FILTERS)('%s: an explicit unit of long side / 1000 gives the default result, a larger one another', async (filter) => {
   const photo = await loadRgb(portrait('02-man-studio-smile.png'));
   const run = filter === 'cel' ? celShade : watercolor;
   const unit = Math.max(photo.width, photo.height) / 1000;
   const plain = run(photo);
   expect(Buffer.compare(Buffer.from(run(photo, {}, { unit }).data), Buffer.from(plain.data))).toBe(0);
   expect(Buffer.compare(Buffer.from(run(photo, {}, { unit: 3 * unit }).data), Buffer.from(plain.data))).not.toBe(0);
-  if (filter === 'cel') {
-    const inkShare = (u: number): number =>
-      share(inkMask(celShade(photo, {}, { unit: u }), celShade(photo, { edgeThickness: 0 }, { unit: u })), () => true);
-    expect(inkShare(3 * unit)).toBeGreaterThan(1.3 * inkShare(unit));
-  }
+});
+
+it('cel: a larger unit draws wider lines', async () => {
+  const photo = await loadRgb(portrait('02-man-studio-smile.png'));
+  const unit = Math.max(photo.width, photo.height) / 1000;
+  const inkShare = (u: number): number =>
+    share(inkMask(celShade(photo, {}, { unit: u }), celShade(photo, { edgeThickness: 0 }, { unit: u })), () => true);
+  expect(inkShare(3 * unit)).toBeGreaterThan(1.3 * inkShare(unit));
 });
 
 it.each(FILTERS)('%s: odd sizes and masks (empty, all skin, NaN) give an RGB image of the crop size', (filter) => {

@@ -7,7 +7,7 @@ import { gaussianBlurPlane } from '../blur.js';
 import { cloneImage, createPlane, type FloatPlane, type RawImage } from '../image.js';
 import type { Catalogue } from '../models/catalogue.js';
 import type { StyleEntry } from '../models/manifest.js';
-import { runProcedural, runProceduralFace, type ProceduralName } from '../procedural/index.js';
+import { runProceduralFace, type ProceduralName } from '../procedural/index.js';
 import type { InferenceBackend } from '../inference.js';
 import type { ModelEntry } from '../models/manifest.js';
 import { applyAffine, invertAffine, warpAffine } from './align.js';
@@ -23,7 +23,7 @@ import { pasteDelta } from './paste.js';
 /** What redraws a face. */
 export type FaceStylizer =
   | { kind: 'model'; id: string }
-  | { kind: 'procedural'; name: ProceduralName; params: Readonly<Record<string, number>>; faceAware: boolean }
+  | { kind: 'procedural'; name: ProceduralName; params: Readonly<Record<string, number>> }
   /** The stylized picture is kept as it is; only the skin tone is restored. */
   | { kind: 'tone' };
 
@@ -62,13 +62,13 @@ export function facePlanOf(style: StyleEntry, mode: 'stylize' | 'keep' | 'blur',
   const bg = style.background;
   if (mode === 'keep') {
     const stylizer: FaceStylizer =
-      'model' in bg ? { kind: 'model', id: bg.model } : { kind: 'procedural', name: bg.procedural, params: bg.params, faceAware: true };
+      'model' in bg ? { kind: 'model', id: bg.model } : { kind: 'procedural', name: bg.procedural, params: bg.params };
     const multiple = 'model' in bg ? catalogue.model(bg.model).input.sizeMultiple : 8;
     // The wide margin framing: with the photo around the face, the hair must be in the crop.
     return { stylizer, framing: marginFraming(512, 0.8), limits: { max: 512, min: 256, multiple }, toneMatch: 1, purpose, required: true };
   }
   const stylizer: FaceStylizer =
-    'model' in bg ? { kind: 'tone' } : { kind: 'procedural', name: bg.procedural, params: bg.params, faceAware: true };
+    'model' in bg ? { kind: 'tone' } : { kind: 'procedural', name: bg.procedural, params: bg.params };
   return { stylizer, framing: FFHQ_512, limits: { max: 448, min: 256, multiple: 8 }, toneMatch: 1, purpose, required: false };
 }
 
@@ -117,7 +117,7 @@ export function blendFace(
   // What the picture has under the crop, in crop space: the blend's backdrop.
   const underneath = warpAffine(picture, invertAffine(aligned.imageToCrop), size, size);
   const face = styled ?? cloneImage(underneath);
-  // The tone field follows the light over about a third of the eye distance (a cheek's light and shadow).
+  // The skin-tone field follows the light over a fifth of the eye distance (a cheek's light and shadow).
   const eyes = eyeDistance(aligned);
   restoreTone(face, aligned.image, masks.skin, masks.tone, masks.whites, plan.toneMatch, eyes * 0.2);
   // A face model also redraws the hair it sees, often paler or greyer than the person's (and than the
@@ -144,6 +144,7 @@ function softHair(hair: FloatPlane, eyes: number): FloatPlane {
   return soft;
 }
 
+// Per crop size (a multiple of 8 up to the largest crop, so a few dozen at most).
 const empty = new Map<number, FloatPlane>();
 /** No whites to protect (hair). */
 function noWhites(size: number): FloatPlane {
@@ -171,7 +172,6 @@ export function stylizeProceduralFace(
   masks: FaceMasks,
   photoLongSide: number,
 ): RawImage {
-  if (!stylizer.faceAware) return runProcedural(stylizer.name, aligned.image, stylizer.params);
   // The filters size their radii per 1000 px of the photo's long side; in the crop one photo pixel
   // is `scale` crop pixels, so the face gets the same line widths as the rest of the picture.
   const scale = Math.hypot(aligned.imageToCrop[0], aligned.imageToCrop[3]);

@@ -1,6 +1,6 @@
 /**
- * Skin-tone restore for stylized faces: style models lighten, darken or recolour skin (a dark-skinned
- * face can come back pale), which changes who the person is. Hand-written because it is the
+ * Colour restore for stylized faces: style models lighten, darken or recolour skin (a dark-skinned
+ * face can come back pale) and hair, which changes who the person is. Hand-written because it is the
  * product's own colour work and must run the same in Node and in the browser.
  */
 import { gaussianBlurPlane } from '../blur.js';
@@ -9,7 +9,8 @@ import { createPlane, type FloatPlane, type RawImage } from '../image.js';
 import { resizePlane } from './plane-resize.js';
 
 /**
- * Brings the person's skin colour back into a stylized face crop (mutated), `amount` of the way.
+ * Brings the person's skin colour back into a stylized face crop (mutated), `amount` of the way. The
+ * same works for hair: pass the hair as `skin` and no `whites`.
  *
  * The correction is a smooth field in Lab: at each pixel, the difference between the original's and
  * the stylized face's skin colour averaged over the skin around it (a Gaussian of `reach` pixels,
