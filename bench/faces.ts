@@ -95,7 +95,6 @@ const DOUBTFUL_FACE = 0.3;
 const ROTATIONS = [90, 180, 270] as const;
 
 /** FaceReport with the rejection reason the face-pass redesign may add. */
-type Reported = FaceReport & { rejected?: string | undefined };
 /** One layer of a sharp composite. */
 type Overlay = Parameters<ReturnType<typeof sharp>['composite']>[0][number];
 
@@ -260,7 +259,6 @@ interface FaceResult {
   score: number;
   landmarks: Array<[number, number]>;
   stylized: boolean;
-  rejected?: string;
   cropSize?: number;
   /** Fraction of the inner face parsed as face (low: probably not a face). */
   faceLabels?: number;
@@ -280,7 +278,6 @@ interface StyleRun {
   ms: number;
   timings: Partial<Record<Stage, number>>;
   found: number;
-  rejected: number;
   outputDetections: number;
   faces: FaceResult[];
 }
@@ -373,28 +370,14 @@ async function measurePhoto(file: string, sheets: boolean): Promise<PhotoResult>
     const { result, pasted, headRuns } = await runStyle(image, style);
     const ms = performance.now() - start;
     // Without detection in the pipeline (a style that needs no faces), measure the reference faces.
-    const reports: Reported[] = result.detected
+    const reports: FaceReport[] = result.detected
       ? result.faces
       : reference.map((f: Face) => ({ box: f.box, score: f.score, landmarks: f.landmarks.map(([x, y]) => [x, y]), stylized: false }));
     const again = (await detectFaces(result.image, engine.backend, model)).map((f) => corners(f.box));
-    const stylized = reports.flatMap((f, i) => (f.stylized && !f.rejected ? [i] : []));
+    const stylized = reports.flatMap((f, i) => (f.stylized ? [i] : []));
     const times = faceTimes(result, stylized, pasted, headRuns);
     const faces: FaceResult[] = [];
     for (const [index, face] of reports.entries()) {
-      if (face.rejected) {
-        faces.push({
-          index,
-          box: face.box,
-          width: face.box[2],
-          score: face.score,
-          landmarks: face.landmarks,
-          stylized: false,
-          rejected: face.rejected,
-          skin: { deltaE: undefined, boxes: [] },
-          foundAgain: false,
-        });
-        continue;
-      }
       const { labels, faceLabels } = await parsingOf(file, image, face.landmarks);
       const paste = pasted.find((p) => p.index === index);
       const seam = paste && seamRatio(image, result.image, paste.mask, paste.imageToCrop);
@@ -421,8 +404,7 @@ async function measurePhoto(file: string, sheets: boolean): Promise<PhotoResult>
       ...(baselineOf ? { baselineOf } : {}),
       ms,
       timings: result.timings,
-      found: faces.filter((f) => !f.rejected).length,
-      rejected: faces.filter((f) => f.rejected).length,
+      found: faces.length,
       outputDetections: again.length,
       faces,
     });
@@ -493,7 +475,7 @@ async function writeSheet(
   let width = x;
   let y = GAP + TOP_HEIGHT + GAP;
   // One row per face: 100 % crops of the face box grown 1.6x, from the original and every style.
-  const faces = photo.runs[0]?.faces.filter((f) => !f.rejected) ?? [];
+  const faces = photo.runs[0]?.faces ?? [];
   for (const face of faces) {
     const [bx, by, bw, bh] = face.box;
     const side = Math.max(bw, bh) * 1.6;
@@ -567,9 +549,7 @@ const elapsed = (performance.now() - benchStart) / 1000;
 
 type Tagged = FaceResult & { photo: string };
 const facesOf = (style: string): Tagged[] =>
-  results.flatMap((p) =>
-    (p.runs.find((r) => r.style === style)?.faces ?? []).filter((f) => !f.rejected).map((f) => ({ ...f, photo: p.file })),
-  );
+  results.flatMap((p) => (p.runs.find((r) => r.style === style)?.faces ?? []).map((f) => ({ ...f, photo: p.file })));
 const tag = (f: Tagged): string => `${basename(f.photo, extname(f.photo)).slice(0, 2)}#${f.index}`;
 const headMs = (faces: Tagged[], small: boolean): number | undefined =>
   mean(faces.filter((f) => f.ms && f.width < SMALL_FACE === small).map((f) => f.ms!.head));
@@ -597,7 +577,6 @@ const qualityRows = runs.map((style) => {
   const trueFaces = perPhoto.reduce((s, { p }) => s + p.trueFaces, 0);
   const falseFaces = perPhoto.reduce((s, { p, run }) => s + Math.max(0, run.found - p.trueFaces), 0);
   const doubtful = faces.filter((f) => f.faceLabels !== undefined && f.faceLabels < DOUBTFUL_FACE).length;
-  const rejected = perPhoto.reduce((s, { run }) => s + run.rejected, 0);
   return [
     style,
     `${faces.length} (${faces.filter((f) => f.skin.deltaE !== undefined).length})`,
@@ -605,7 +584,7 @@ const qualityRows = runs.map((style) => {
     skinMax ? `${fmt(skinMax.value)} (${tag(skinMax.item)})` : '–',
     fmt(mean(faces.map((f) => f.seam?.ratio)), 2),
     seamMax ? `${fmt(seamMax.value, 2)} (${tag(seamMax.item)})` : '–',
-    `${found}/${trueFaces}/${falseFaces}${doubtful ? ` (${doubtful} doubtful)` : ''}${rejected ? ` (+${rejected} rejected)` : ''}`,
+    `${found}/${trueFaces}/${falseFaces}${doubtful ? ` (${doubtful} doubtful)` : ''}`,
     `${faces.filter((f) => f.foundAgain).length}/${faces.length}`,
     catalogue.style(style).head ? `${fmt(headMs(faces, true), 0)} / ${fmt(headMs(faces, false), 0)}` : '–',
   ];

@@ -16,6 +16,7 @@ import { ModelStore } from '../src/node/model-store.js';
 import { OnnxBackend } from '../src/node/onnx-backend.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR } from './helpers/env.js';
 import { loadRgb } from './helpers/images.js';
+import { FACE_PORTRAITS } from './helpers/portraits.js';
 
 /** The pipeline's template in a 512 crop: eyes ~126 px apart. */
 const T512: readonly Point[] = [
@@ -36,26 +37,7 @@ function eyes(points: readonly Point[]): number {
   return Math.hypot(points[1]![0] - points[0]![0], points[1]![1] - points[0]![1]);
 }
 
-const FACE_FILES = [
-  '01-woman-mask-peace.jpg',
-  '02-man-studio-smile.png',
-  '03-man-suit-lowres.jpg',
-  '04-man-headshot-suit.jpg',
-  '05-group6-stock.jpg',
-  '06-selfie-glasses-outdoor.jpg',
-  '07-selfie-sunglasses-beach.jpg',
-  '08-selfie-bangs-striped.jpg',
-  '09-selfie-in-car.jpg',
-  '10-woman-rocks-fullbody.jpeg',
-  '11-woman-counter-fullbody.jpeg',
-  '12-group-selfie-cafe.jpeg',
-  '13-man-standing-indoor.jpeg',
-  '14-face-man-cap-glasses.jpg',
-  '15-face-woman-blonde.jpg',
-  '16-face-man-glasses.jpg',
-  '17-face-man-turtleneck.jpg',
-  '20-woman-curly-hair.png',
-];
+const FACE_FILES = FACE_PORTRAITS;
 
 describe('confirmOnCrop input checks', () => {
   const backend: InferenceBackend = { run: () => Promise.reject(new Error('must not run')), has: () => true };

@@ -14,6 +14,7 @@ import { ModelStore } from '../src/node/model-store.js';
 import { OnnxBackend } from '../src/node/onnx-backend.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR } from './helpers/env.js';
 import { loadRgb } from './helpers/images.js';
+import { FACE_PORTRAITS } from './helpers/portraits.js';
 
 type Box = readonly [number, number, number, number];
 
@@ -185,26 +186,7 @@ describe('quarter-turn geometry', () => {
 });
 
 describeWithModels(['retinaface-mnet025', 'yunet-face'])('implausibility on the shared portraits', () => {
-  const FILES = [
-    '01-woman-mask-peace.jpg',
-    '02-man-studio-smile.png',
-    '03-man-suit-lowres.jpg',
-    '04-man-headshot-suit.jpg',
-    '05-group6-stock.jpg',
-    '06-selfie-glasses-outdoor.jpg',
-    '07-selfie-sunglasses-beach.jpg',
-    '08-selfie-bangs-striped.jpg',
-    '09-selfie-in-car.jpg',
-    '10-woman-rocks-fullbody.jpeg',
-    '11-woman-counter-fullbody.jpeg',
-    '12-group-selfie-cafe.jpeg',
-    '13-man-standing-indoor.jpeg',
-    '14-face-man-cap-glasses.jpg',
-    '15-face-woman-blonde.jpg',
-    '16-face-man-glasses.jpg',
-    '17-face-man-turtleneck.jpg',
-    '20-woman-curly-hair.png',
-  ];
+  const FILES = FACE_PORTRAITS;
   let backend: OnnxBackend;
   let model: (id: string) => ModelEntry;
   const faces: Array<{ label: string; face: Face }> = [];

@@ -2,23 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PortoonError } from '../src/core/errors.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
+import { errorOf } from './helpers/errors.js';
 
 function modelsDirWith(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'portoon-manifest-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
-}
-
-function errorOf(fn: () => unknown): PortoonError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(PortoonError);
-    return e as PortoonError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('catalogue', () => {

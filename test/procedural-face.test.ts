@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gaussianBlurPlane } from '../src/core/blur.js';
 import { deltaE, meanLab, rgbToLab } from '../src/core/color.js';
-import { PortoonError } from '../src/core/errors.js';
 import { createImage, createPlane, type FloatPlane, type RawImage } from '../src/core/image.js';
 import type { ModelEntry } from '../src/core/models/manifest.js';
 import { celShade, runProceduralFace, watercolor, type ProceduralName } from '../src/core/procedural/index.js';
@@ -22,6 +21,7 @@ import { OnnxBackend } from '../src/node/onnx-backend.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR, TEST_OUTPUT_DIR } from './helpers/env.js';
 import { faceCrops, type FaceCrop } from './helpers/face-crops.js';
 import { loadRgb, savePng } from './helpers/images.js';
+import { errorOf } from './helpers/errors.js';
 
 const OUT_DIR = join(TEST_OUTPUT_DIR, 'procedural-face');
 
@@ -167,16 +167,6 @@ function effectiveUnit(face: FaceCrop): number {
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[sorted.length >> 1]!;
-}
-
-function errorOf(fn: () => unknown): PortoonError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PortoonError);
-    return error as PortoonError;
-  }
-  throw new Error('expected a PortoonError');
 }
 
 describeWithModels(['retinaface-mnet025', 'yunet-face', 'bisenetv2-faceparsing-448'])('procedural filters on real face crops', () => {

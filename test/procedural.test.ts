@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { boxBlurPlane, gaussianBlurImage, gaussianBlurPlane } from '../src/core/blur.js';
-import { PortoonError } from '../src/core/errors.js';
 import { createImage, createPlane, type FloatPlane, type RawImage } from '../src/core/image.js';
 import { celShade, runProcedural, watercolor } from '../src/core/procedural/index.js';
 import { portrait, TEST_OUTPUT_DIR } from './helpers/env.js';
 import { loadRgb } from './helpers/images.js';
+import { errorOf } from './helpers/errors.js';
 
 const OUT_DIR = join(TEST_OUTPUT_DIR, 'procedural');
 
@@ -419,16 +419,6 @@ describe('cel ink lines', () => {
 describe('runProcedural', () => {
   const small = createImage(8, 6, 3);
   small.data.fill(128);
-
-  function errorOf(fn: () => unknown): PortoonError {
-    try {
-      fn();
-    } catch (error) {
-      expect(error).toBeInstanceOf(PortoonError);
-      return error as PortoonError;
-    }
-    throw new Error('expected a PortoonError');
-  }
 
   it('runs both filters by name, with and without params', () => {
     expect(runProcedural('cel', small, {}).width).toBe(8);
