@@ -106,7 +106,10 @@ export interface FaceReport {
   box: [number, number, number, number];
   score: number;
   landmarks: Array<[number, number]>;
-  /** False when the face was too small for the head model and left to the background pass. */
+  /**
+   * Whether the face got its own pass (redrawn by a face model or filter, or its skin tone restored);
+   * false when it was too small (or beyond `maxFaces`) and left to the background pass.
+   */
   stylized: boolean;
   /** Side of the aligned crop the face was stylized at (chosen from the face's size in the photo). */
   cropSize?: number | undefined;
@@ -217,8 +220,12 @@ export async function cartoonizeImage(image: RawImage, options: PipelineOptions,
       mode,
     ) || detectorIds.every((id) => backend.has(id));
   // Every detection is checked on its own aligned crop: false faces go, landmarks get refined.
+  // RetinaFace checks unless the user chose YuNet alone (it refuses more non-faces on a crop).
+  const checker = detector === 'yunet' ? 'yunet' : 'retinaface';
   const faces = detected
-    ? await timed('detect', async () => confirmFaces(image, await detectFaces(image, backend, model, { detector }), backend, model))
+    ? await timed('detect', async () =>
+        confirmFaces(image, await detectFaces(image, backend, model, { detector }), backend, model, checker),
+      )
     : [];
   if (detected) for (const id of detectorIds) models.add(id);
   progress('detect', 1);

@@ -12,7 +12,7 @@ import type { InferenceBackend } from '../inference.js';
 import type { ModelEntry } from '../models/manifest.js';
 import { applyAffine, invertAffine, warpAffine } from './align.js';
 import { confirmOnCrop, CONFIRM_SIZE } from './confirm.js';
-import type { Face } from './detect.js';
+import type { Detector, Face } from './detect.js';
 import { blendDelta, blendLevels } from './blend.js';
 import { alignFace, type AlignedFace, type FaceMasks, type MaskPurpose } from './crop.js';
 import { FFHQ_512, framingPoints, marginFraming, type CropSizeLimits, type FaceFraming } from './framing.js';
@@ -67,8 +67,7 @@ export function facePlanOf(style: StyleEntry, mode: 'stylize' | 'keep' | 'blur',
     // The wide margin framing: with the photo around the face, the hair must be in the crop.
     return { stylizer, framing: marginFraming(512, 0.8), limits: { max: 512, min: 256, multiple }, toneMatch: 1, purpose, required: true };
   }
-  const stylizer: FaceStylizer =
-    'model' in bg ? { kind: 'tone' } : { kind: 'procedural', name: bg.procedural, params: bg.params };
+  const stylizer: FaceStylizer = 'model' in bg ? { kind: 'tone' } : { kind: 'procedural', name: bg.procedural, params: bg.params };
   return { stylizer, framing: FFHQ_512, limits: { max: 448, min: 256, multiple: 8 }, toneMatch: 1, purpose, required: false };
 }
 
@@ -77,18 +76,20 @@ export function facePlanOf(style: StyleEntry, mode: 'stylize' | 'keep' | 'blur',
  * (mapped back to the photo). On the crop the face is upright, centred and large, so its landmarks
  * are no longer pulled toward a neighbour's features; a detection that is not found again there
  * (a pattern, a hand, a face seen in a wrong orientation) is not a face.
+ * @param detector the network that checks (one the user chose to detect with).
  */
 export async function confirmFaces(
   image: RawImage,
   faces: readonly Face[],
   backend: InferenceBackend,
   model: (id: string) => ModelEntry,
+  detector: Detector,
 ): Promise<Face[]> {
   const confirmed: Face[] = [];
   for (const face of faces) {
     const aligned = alignFace(image, face.landmarks, FFHQ_512, CONFIRM_SIZE);
     const expected = framingPoints(FFHQ_512, CONFIRM_SIZE).map(([x, y]): [number, number] => [x, y]);
-    const found = await confirmOnCrop(aligned.image, expected, backend, model);
+    const found = await confirmOnCrop(aligned.image, expected, backend, model, { detector });
     if (!found) continue;
     const cropToImage = invertAffine(aligned.imageToCrop);
     confirmed.push({ ...face, landmarks: found.landmarks.map((p) => applyAffine(cropToImage, p)) });
