@@ -74,6 +74,45 @@ describe('catalogue', () => {
       ),
     );
     expect(fourPoints.message).toContain('styles.0.head.framing.points');
+    const sameEyes = errorOf(() =>
+      loadCatalogue(
+        modelsDirWith({
+          'd.portoon.json': head({
+            framing: {
+              size: 256,
+              points: [
+                [9, 9],
+                [9, 9],
+                [9, 9],
+                [9, 9],
+                [9, 9],
+              ],
+            },
+          }),
+        }),
+      ),
+    );
+    expect(sameEyes.code).toBe('E_BAD_MANIFEST');
+    expect(sameEyes.message).toContain('eye points');
+    const outside = errorOf(() =>
+      loadCatalogue(
+        modelsDirWith({
+          'e.portoon.json': head({
+            framing: {
+              size: 64,
+              points: [
+                [1, 2],
+                [30, 2],
+                [15, 20],
+                [5, 90],
+                [25, 40],
+              ],
+            },
+          }),
+        }),
+      ),
+    );
+    expect(outside.message).toContain('inside the crop');
     const own = loadCatalogue(
       modelsDirWith({
         'c.portoon.json': head({

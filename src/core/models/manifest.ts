@@ -17,12 +17,21 @@ const point = z.tuple([z.number().finite(), z.number().finite()]);
  * and what fills the crop where it reaches past the photo. A face model draws good faces only on
  * the framing it was trained with, so this comes from the model's authors.
  */
-export const faceFramingSchema = z.strictObject({
-  size: z.number().int().min(16).max(4096),
-  points: z.tuple([point, point, point, point, point]),
-  /** "edge" repeats the photo's edge pixels; an RGB triple fills with that colour. */
-  border: z.union([z.literal('edge'), rgbTriple]).default('edge'),
-});
+export const faceFramingSchema = z
+  .strictObject({
+    size: z.number().int().min(16).max(4096),
+    points: z.tuple([point, point, point, point, point]),
+    /** "edge" repeats the photo's edge pixels; an RGB triple fills with that colour. */
+    border: z.union([z.literal('edge'), rgbTriple]).default('edge'),
+  })
+  .refine((f) => f.points.every(([x, y]) => x >= 0 && y >= 0 && x <= f.size && y <= f.size), {
+    message: 'expected every point inside the crop (0..size)',
+    path: ['points'],
+  })
+  .refine((f) => Math.hypot(f.points[1][0] - f.points[0][0], f.points[1][1] - f.points[0][1]) >= 1, {
+    message: 'expected the two eye points at least 1 px apart',
+    path: ['points'],
+  });
 
 export const modelEntrySchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lowercase letters, digits, ".", "_" or "-"'),
