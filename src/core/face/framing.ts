@@ -10,16 +10,17 @@ export type { FaceFraming } from '../models/manifest.js';
 
 /**
  * ArcFace's canonical 5-point template in a 112x112 face box: image-left eye, image-right eye, nose
- * tip, image-left mouth corner, image-right mouth corner (the order the detectors return).
+ * tip, image-left mouth corner, image-right mouth corner (the order the detectors return). A
+ * published constant: the margin framing and the quality measures are expressed in it.
  */
-const ARCFACE_112: readonly Point[] = [
+export const ARCFACE_112: readonly Point[] = [
   [38.2946, 51.6963],
   [73.5318, 51.5014],
   [56.0252, 71.7366],
   [41.5493, 92.3655],
   [70.7299, 92.2041],
 ];
-const ARCFACE_EYE_DISTANCE = 35.24;
+const ARCFACE_EYE_DISTANCE = Math.hypot(ARCFACE_112[1]![0] - ARCFACE_112[0]![0], ARCFACE_112[1]![1] - ARCFACE_112[0]![1]);
 
 /**
  * The framing of the FFHQ-aligned face models (GFPGAN, facexlib, AnimeGANv3 portrait inference):

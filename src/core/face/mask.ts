@@ -88,19 +88,6 @@ export function ellipseMask(geometry: CropGeometry, tight = false): FloatPlane {
 }
 
 /**
- * Soft head mask from face-parsing labels (any square label map), scaled to the crop size.
- * @param labels one label per pixel, row-major, `labelSize`² long.
- */
-export function parsingMask(
-  labels: ArrayLike<number | bigint>,
-  labelSize: number,
-  geometry: CropGeometry,
-  include = HEAD_LABELS,
-): FloatPlane {
-  return featherInside(labelPlane(labels, labelSize, include), geometry);
-}
-
-/**
  * Paste mask over a stylized picture: the face, the hair attached to it and the lower face (see
  * {@link lowerFace}), feathered inside the outline and faded out well inside the crop edge.
  * @returns undefined when no face is found in the labels (the caller falls back to the ellipse).
@@ -149,7 +136,7 @@ function lowerFace(geometry: CropGeometry, labelSize: number): FloatPlane | unde
  * model also calls backdrop texture anywhere in the crop "hair" or "hat" (sea, sky, foliage beside
  * the head); with the original photo around the face, every such blob would show as a stylized
  * patch in the backdrop. So only the labelled regions connected to the face are kept (see
- * {@link attachedRegion}), then feathered inside the outline like {@link parsingMask}.
+ * {@link attachedRegion}), then feathered inside the outline like {@link blendMask}.
  * @returns undefined when no face is found in the labels (the caller falls back to the ellipse).
  */
 export function keepMask(labels: ArrayLike<number | bigint>, labelSize: number, geometry: CropGeometry): FloatPlane | undefined {

@@ -1,6 +1,6 @@
 /**
- * Paste-back of a stylized face crop into the full image by inverse warping: every output pixel
- * under the crop's footprint looks up its crop coordinate and blends by the soft mask there.
+ * Paste-back of a face crop's change into the full image by inverse warping: every output pixel
+ * under the crop's footprint looks up its crop coordinate and adds the change there.
  */
 import type { FloatPlane, RawImage } from '../image.js';
 import { applyAffine, invertAffine, type Affine } from './align.js';
@@ -63,62 +63,6 @@ export function pasteDelta(target: RawImage, delta: Float32Array, weight: FloatP
         const bottom = delta[i10 * 3 + k]! + (delta[i11 * 3 + k]! - delta[i10 * 3 + k]!) * wx;
         const value = td[o + k]! + (top + (bottom - top) * wy) * w + 0.5;
         td[o + k] = value <= 0 ? 0 : value >= 255 ? 255 : value;
-      }
-    }
-  }
-}
-
-/**
- * Blends `face` (crop space) into `target` (mutated) through `imageToCrop`, weighted by `mask`.
- * @param imageToCrop the transform used to cut the crop out of the image.
- */
-export function pasteFace(target: RawImage, face: RawImage, mask: FloatPlane, imageToCrop: Affine): void {
-  const [minX, minY, maxX, maxY] = footprint(target, face.width, imageToCrop);
-  const [a, b, c, d, e, f] = imageToCrop;
-  const tc = target.channels,
-    fc = face.channels;
-  const fw = face.width,
-    fh = face.height;
-  const mw = mask.width;
-  const scaleX = mask.width / fw,
-    scaleY = mask.height / fh;
-  const fd = face.data,
-    td = target.data,
-    md = mask.data;
-  for (let y = minY; y <= maxY; y++) {
-    for (let x = minX; x <= maxX; x++) {
-      // Same index-space convention as warpAffine, so the paste lands exactly where the crop came from.
-      const u = a * x + b * y + c;
-      const v = d * x + e * y + f;
-      if (u < 0 || v < 0 || u > fw - 1 || v > fh - 1) continue;
-      const mu = Math.min(u * scaleX, mask.width - 1),
-        mv = Math.min(v * scaleY, mask.height - 1);
-      const mx0 = mu | 0,
-        my0 = mv | 0;
-      const mx1 = Math.min(mx0 + 1, mask.width - 1),
-        my1 = Math.min(my0 + 1, mask.height - 1);
-      const mwx = mu - mx0,
-        mwy = mv - my0;
-      const mTop = md[my0 * mw + mx0]! + (md[my0 * mw + mx1]! - md[my0 * mw + mx0]!) * mwx;
-      const mBottom = md[my1 * mw + mx0]! + (md[my1 * mw + mx1]! - md[my1 * mw + mx0]!) * mwx;
-      const m = mTop + (mBottom - mTop) * mwy;
-      if (m <= 0.002) continue;
-      const x0 = u | 0,
-        y0 = v | 0;
-      const x1 = Math.min(x0 + 1, fw - 1),
-        y1 = Math.min(y0 + 1, fh - 1);
-      const wx = u - x0,
-        wy = v - y0;
-      const p00 = (y0 * fw + x0) * fc,
-        p01 = (y0 * fw + x1) * fc,
-        p10 = (y1 * fw + x0) * fc,
-        p11 = (y1 * fw + x1) * fc;
-      const o = (y * target.width + x) * tc;
-      for (let k = 0; k < 3; k++) {
-        const top = fd[p00 + k]! + (fd[p01 + k]! - fd[p00 + k]!) * wx;
-        const bottom = fd[p10 + k]! + (fd[p11 + k]! - fd[p10 + k]!) * wx;
-        const value = top + (bottom - top) * wy;
-        td[o + k] = td[o + k]! + (value - td[o + k]!) * m + 0.5;
       }
     }
   }

@@ -4,7 +4,7 @@
  * (bench/faces.ts) runs the models and feeds these functions, and the unit tests feed them synthetic
  * images with known answers.
  *
- * Coordinates follow warpAffine and pasteFace: pixel (x, y) sits at the point (x, y) (index space).
+ * Coordinates follow warpAffine and pasteDelta: pixel (x, y) sits at the point (x, y) (index space).
  * "Left" and "right" are as seen in the image.
  */
 import { deltaE, rgbToLab, type Lab } from '../color.js';
@@ -14,6 +14,7 @@ import type { InferenceBackend } from '../inference.js';
 import type { ModelEntry } from '../models/manifest.js';
 import { imageToTensor } from '../tensor.js';
 import { applyAffine, estimateSimilarity, invertAffine, warpAffine, type Affine, type Point } from './align.js';
+import { ARCFACE_112 } from './framing.js';
 
 /** Face-parsing label of facial skin (CelebAMask-HQ order, as in mask.ts). */
 export const SKIN_LABEL = 1;
@@ -29,18 +30,11 @@ export const INNER_FACE_LABELS: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6,
 export const MIN_SKIN_FRACTION = 0.7;
 
 /**
- * The measurement frame. The 5-point ArcFace template (112-px box; same points as align.ts, kept
- * here so that changing the product's alignment never moves the measurement), re-expressed in unit
- * face coordinates: origin midway between the eyes, x toward the image-right eye, y down, one unit
- * = the distance between the eyes.
+ * The measurement frame: the ArcFace template (a published constant, not the product's framing, so
+ * changing how faces are aligned never moves the measurement), re-expressed in unit face
+ * coordinates: origin midway between the eyes, x toward the image-right eye, y down, one unit = the
+ * distance between the eyes.
  */
-const ARCFACE_112: readonly Point[] = [
-  [38.2946, 51.6963],
-  [73.5318, 51.5014],
-  [56.0252, 71.7366],
-  [41.5493, 92.3655],
-  [70.7299, 92.2041],
-];
 const EYE_MID: Point = [(ARCFACE_112[0]![0] + ARCFACE_112[1]![0]) / 2, (ARCFACE_112[0]![1] + ARCFACE_112[1]![1]) / 2];
 const EYE_DISTANCE = Math.hypot(ARCFACE_112[1]![0] - ARCFACE_112[0]![0], ARCFACE_112[1]![1] - ARCFACE_112[0]![1]);
 /** The template in unit face coordinates (eyes at about (∓0.5, 0), nose tip (0, 0.57), mouth corners (∓0.41, 1.15)). */
