@@ -2,7 +2,8 @@
  * Architecture rules: src/core is the platform-neutral engine (it runs in Node and in the browser),
  * so it may not import Node built-ins, native image/inference libraries or the adapters; and no
  * module may take part in an import cycle. The engine and the job queues know nothing of the HTTP
- * layer or the CLI.
+ * layer or the CLI. The job queues and the service reach the engine through its port
+ * (src/core/engine-port.ts), never through the Node adapter's internals.
  */
 module.exports = {
   forbidden: [
@@ -35,6 +36,33 @@ module.exports = {
       comment: 'Job queues are used by the service and by workers; they must not depend on fastify',
       from: { path: '^src/queue/' },
       to: { path: 'node_modules/(fastify|@fastify)/' },
+    },
+    {
+      name: 'queue-uses-the-engine-port',
+      severity: 'error',
+      comment:
+        'Job queues run jobs on any CartoonEngine (src/core/engine-port.ts), so they can run on a fake engine or in another process; they must not import the Node adapter',
+      from: { path: '^src/queue/' },
+      to: { path: '^src/node/' },
+    },
+    {
+      name: 'server-uses-the-engine-port',
+      severity: 'error',
+      comment:
+        'The service reaches the engine through the engine port. Only its composition root (src/server/service.ts) may create the Node engine, and only through src/node/portoon.ts; the version string (src/node/version.ts, read from package.json) may be shown anywhere',
+      from: { path: '^src/server/' },
+      to: {
+        path: '^src/node/',
+        pathNot: ['^src/node/version\\.ts$', '^src/node/portoon\\.ts$'],
+      },
+    },
+    {
+      name: 'server-creates-the-engine-in-one-place',
+      severity: 'error',
+      comment:
+        'Only the composition root (src/server/service.ts) may import the Node engine class; everything else in src/server takes a CartoonEngine',
+      from: { path: '^src/server/', pathNot: '^src/server/service\\.ts$' },
+      to: { path: '^src/node/portoon\\.ts$' },
     },
     {
       name: 'no-cycles',

@@ -35,13 +35,11 @@
  *   each face's head-model run, parse evenly, align and paste in proportion to crop area.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import type { Point } from '../src/core/face/align.js';
-import { PARSING_MODEL } from '../src/core/face/crop.js';
 import { detectFaces, type Face } from '../src/core/face/detect.js';
 import { iou } from '../src/core/face/nms.js';
 import {
@@ -57,20 +55,16 @@ import {
 import { createImage, cropImage, type RawImage } from '../src/core/image.js';
 import type { InferenceBackend } from '../src/core/inference.js';
 import { Catalogue, type ManifestSource } from '../src/core/models/catalogue.js';
-import { parseManifest, parseManifestText, type StyleEntry } from '../src/core/models/manifest.js';
-import {
-  cartoonizeImage,
-  type FacePasteInfo,
-  type FaceReport,
-  type PipelineContext,
-  type PipelineResult,
-  type Stage,
-} from '../src/core/pipeline.js';
+import { parseManifest, parseManifestText, type ModelEntry, type StyleEntry } from '../src/core/models/manifest.js';
+import { cartoonizeImage, type FacePasteInfo, type PipelineContext, type PipelineResult } from '../src/core/pipeline.js';
+import type { FaceReport, Stage } from '../src/core/report.js';
+import { parseCartoonizeRequest } from '../src/core/request.js';
 import { runStyleModel } from '../src/core/stylize.js';
 import { decodeImage } from '../src/node/codec.js';
 import { NodeEngine } from '../src/node/engine.js';
 import { BUILTIN_CATALOGUE_DIR, USER_MANIFEST_SUFFIX } from '../src/node/load-catalogue.js';
 import { defaultModelsDir } from '../src/node/model-store.js';
+import { machineLine } from './machine.js';
 
 const REPO = resolve(new URL('..', import.meta.url).pathname);
 const { values } = parseArgs({
@@ -98,13 +92,7 @@ const ROTATIONS = [90, 180, 270] as const;
 /** One layer of a sharp composite. */
 type Overlay = Parameters<ReturnType<typeof sharp>['composite']>[0][number];
 
-/** The vector extensions that decide onnxruntime's speed (machines differ from run to run). */
-function simdFlags(): string {
-  if (!existsSync('/proc/cpuinfo')) return 'flags unknown';
-  const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
-  return flags.filter((flag) => /^(avx2|avx512(f|_vnni|_bf16)|avx_vnni|fma)$/.test(flag)).join(' ') || 'no AVX2';
-}
-const cpuLine = `CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length} (${simdFlags()}); Node ${process.version}`;
+const cpuLine = machineLine();
 console.log(cpuLine);
 
 // ---- photos and their true face counts (SOURCES.md) ----
@@ -197,12 +185,17 @@ if (baselineNote) console.log(baselineNote);
 const engine = new NodeEngine({ modelsDir });
 const model = (id: string) => catalogue.model(id);
 const runs = styleIds.flatMap((id) => (fixedOf.has(id) ? [id, fixedOf.get(id)!] : [id]));
+const catalogueParser = catalogue.helper('face-parser');
+/** The catalogue's face parser, when installed: the skin boxes are checked with it, whichever parser a style uses. */
+const measuringParser = catalogueParser && engine.backend.has(catalogueParser.id) ? catalogueParser : undefined;
 {
   const ids = new Set([
-    'retinaface-mnet025',
-    'yunet-face',
-    PARSING_MODEL,
-    ...runs.flatMap((id) => catalogue.modelsOf(catalogue.style(id))),
+    ...(['face-detector-retinaface', 'face-detector-yunet', 'face-parser'] as const).flatMap((role) => catalogue.helper(role)?.id ?? []),
+    ...runs.flatMap((id) => {
+      const style = catalogue.style(id);
+      const parser = catalogue.helperFor(style, 'faceParser');
+      return parser ? [...catalogue.modelsOf(style), parser.id] : catalogue.modelsOf(style);
+    }),
   ]);
   for (const id of ids) if (engine.backend.has(id)) await engine.preload([id]);
   // One run of every head model, so the first face measured does not pay for first-run set-up.
@@ -211,16 +204,14 @@ const runs = styleIds.flatMap((id) => (fixedOf.has(id) ? [id, fixedOf.get(id)!] 
     if (head && engine.backend.has(head.model))
       await runStyleModel(createImage(head.faceSize, head.faceSize), model(head.model), engine.backend);
   }
-  if (engine.backend.has(PARSING_MODEL)) await engine.backend.load(PARSING_MODEL);
 }
-const hasParsing = engine.backend.has(PARSING_MODEL);
 console.log(
-  `models ${modelsDir}; ${photos.length} photos; styles ${runs.join(', ')}${hasParsing ? '' : '; face parsing not installed: skin boxes are not checked'}\n`,
+  `models ${modelsDir}; ${photos.length} photos; styles ${runs.join(', ')}${measuringParser ? '' : '; face parsing not installed: skin boxes are not checked'}\n`,
 );
 
 /** The input's face parsed in the measurement frame (quality.ts measurementCrop). */
-function labelsFor(image: RawImage, landmarks: readonly Point[]): Promise<LabelMap> {
-  return measurementLabels(image, landmarks, engine.backend, model(PARSING_MODEL));
+function labelsFor(parser: ModelEntry, image: RawImage, landmarks: readonly Point[]): Promise<LabelMap> {
+  return measurementLabels(image, landmarks, engine.backend, parser);
 }
 
 /** The image turned clockwise by 90, 180 or 270 degrees. */
@@ -322,7 +313,7 @@ async function runStyle(image: RawImage, style: string): Promise<{ result: Pipel
       seen = calls.length;
     },
   };
-  const result = await cartoonizeImage(image, { style }, context);
+  const result = await cartoonizeImage(image, parseCartoonizeRequest({ style }), context);
   return { result, pasted, headRuns };
 }
 
@@ -350,7 +341,7 @@ async function parsingOf(file: string, image: RawImage, landmarks: readonly Poin
   const key = `${file}:${landmarks.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(';')}`;
   let entry = parsed.get(key);
   if (!entry) {
-    const labels = hasParsing ? await labelsFor(image, landmarks) : undefined;
+    const labels = measuringParser ? await labelsFor(measuringParser, image, landmarks) : undefined;
     entry = { labels, faceLabels: labels && faceLabelFraction(landmarks, labels) };
     parsed.set(key, entry);
   }
@@ -360,9 +351,9 @@ async function parsingOf(file: string, image: RawImage, landmarks: readonly Poin
 async function measurePhoto(file: string, sheets: boolean): Promise<PhotoResult> {
   const started = performance.now();
   const { image } = await decodeImage(readFileSync(join(values.portraits, file)));
-  const reference = await detectFaces(image, engine.backend, model);
+  const reference = await detectFaces(image, engine.backend, catalogue);
   const rotations = { '0': reference.length, '90': 0, '180': 0, '270': 0 };
-  for (const degrees of ROTATIONS) rotations[degrees] = (await detectFaces(rotate(image, degrees), engine.backend, model)).length;
+  for (const degrees of ROTATIONS) rotations[degrees] = (await detectFaces(rotate(image, degrees), engine.backend, catalogue)).length;
   const photo: PhotoResult = { file, width: image.width, height: image.height, trueFaces: truth.get(file)!, rotations, runs: [] };
   const outputs: Array<{ style: string; image: RawImage }> = [];
   for (const style of runs) {
@@ -373,7 +364,7 @@ async function measurePhoto(file: string, sheets: boolean): Promise<PhotoResult>
     const reports: FaceReport[] = result.detected
       ? result.faces
       : reference.map((f: Face) => ({ box: f.box, score: f.score, landmarks: f.landmarks.map(([x, y]) => [x, y]), stylized: false }));
-    const again = (await detectFaces(result.image, engine.backend, model)).map((f) => corners(f.box));
+    const again = (await detectFaces(result.image, engine.backend, catalogue)).map((f) => corners(f.box));
     const stylized = reports.flatMap((f, i) => (f.stylized ? [i] : []));
     const times = faceTimes(result, stylized, pasted, headRuns);
     const faces: FaceResult[] = [];

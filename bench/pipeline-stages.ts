@@ -15,10 +15,15 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { CONFIRM_SIZE } from '../src/core/face/confirm.js';
-import { PARSING_MODEL } from '../src/core/face/crop.js';
-import { STAGES } from '../src/core/pipeline.js';
+import { DEFAULT_MAX_SIDE } from '../src/core/face/detect.js';
+import { requireHelper } from '../src/core/models/catalogue.js';
+import type { ModelEntry } from '../src/core/models/manifest.js';
+import { STAGES } from '../src/core/report.js';
+import { parseCartoonizeRequest } from '../src/core/request.js';
+import { fixedInputSize, roundUpTo } from '../src/core/tensor.js';
 import { NodeEngine } from '../src/node/engine.js';
 import { defaultModelsDir } from '../src/node/model-store.js';
+import { machineLine } from './machine.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,12 +42,13 @@ const median = (xs: number[]): number => {
 
 const engine = new NodeEngine({ modelsDir });
 const input = readFileSync(values.photo);
-const request = { style: values.style, format: 'jpeg' as const };
+const request = parseCartoonizeRequest({ style: values.style, format: 'jpeg' });
 
 // Warm-up: creates every session once (not part of either measurement).
 const warm = await engine.process(input, request);
 const { width, height } = warm.report;
 const faceCount = warm.report.faces.filter((f) => f.stylized).length;
+console.log(machineLine());
 console.log(`photo ${values.photo} ${width}x${height}, style ${values.style}, ${faceCount} stylized faces, ${runs} runs (median)\n`);
 
 const stageRuns: Record<string, number[]> = {};
@@ -60,30 +66,42 @@ for (let i = 0; i < runs; i++) {
 const catalogue = engine.catalogue;
 const style = catalogue.style(values.style);
 const calls: Array<{ id: string; dims: number[] }> = [];
-if ('model' in style.background)
-  calls.push({ id: style.background.model, dims: [1, Math.ceil(height / 8) * 8, Math.ceil(width / 8) * 8, 3] });
+/** One call of `entry` on a `width` x `height` RGB input, in the model's layout. */
+const call = (entry: ModelEntry, w: number, h: number) => ({
+  id: entry.id,
+  dims: entry.input.layout === 'NCHW' ? [1, 3, h, w] : [1, h, w, 3],
+});
+if ('model' in style.background) {
+  const background = catalogue.model(style.background.model);
+  const multiple = background.input.sizeMultiple;
+  calls.push(call(background, roundUpTo(width, multiple), roundUpTo(height, multiple)));
+}
 // One head run per stylized face at the crop size the pipeline chose for it, one parse per face.
+const parser = catalogue.helperFor(style, 'faceParser') ?? requireHelper(catalogue, 'face-parser');
+const [parseWidth, parseHeight] = fixedInputSize(parser);
 for (const face of warm.report.faces.filter((f) => f.stylized)) {
-  const size = face.cropSize ?? style.head?.faceSize ?? 512;
-  if (style.head) calls.push({ id: style.head.model, dims: [1, size, size, 3] });
-  calls.push({ id: PARSING_MODEL, dims: [1, 448, 448, 3] });
+  if (style.head) {
+    const size = face.cropSize ?? style.head.faceSize;
+    calls.push(call(catalogue.model(style.head.model), size, size));
+  }
+  calls.push(call(parser, parseWidth, parseHeight));
 }
 // Both detectors on the ≤640-px copy in four orientations (upright and turned: two shapes), then
 // RetinaFace on every found face's aligned confirmation crop, also in four orientations.
-const detectSide = (n: number): number => Math.ceil((n * Math.min(1, 640 / Math.max(width, height))) / 32) * 32;
+const retinaFace = requireHelper(catalogue, 'face-detector-retinaface');
+const yuNet = requireHelper(catalogue, 'face-detector-yunet');
+const detectSide = (n: number, entry: ModelEntry): number =>
+  roundUpTo(n * Math.min(1, DEFAULT_MAX_SIDE / Math.max(width, height)), entry.input.sizeMultiple);
 for (const [h, w] of [
   [height, width],
   [width, height],
   [height, width],
   [width, height],
 ]) {
-  calls.push({ id: 'retinaface-mnet025', dims: [1, 3, detectSide(h!), detectSide(w!)] });
-  calls.push({ id: 'yunet-face', dims: [1, 3, detectSide(h!), detectSide(w!)] });
+  for (const detector of [retinaFace, yuNet]) calls.push(call(detector, detectSide(w!, detector), detectSide(h!, detector)));
 }
-const confirmSide = Math.ceil(CONFIRM_SIZE / 32) * 32;
-for (let i = 0; i < warm.report.faces.length * 4; i++) {
-  calls.push({ id: 'retinaface-mnet025', dims: [1, 3, confirmSide, confirmSide] });
-}
+const confirmSide = roundUpTo(CONFIRM_SIZE, retinaFace.input.sizeMultiple);
+for (let i = 0; i < warm.report.faces.length * 4; i++) calls.push(call(retinaFace, confirmSide, confirmSide));
 const sessions = new Map<string, ort.InferenceSession>();
 for (const { id } of calls) {
   if (!sessions.has(id)) {

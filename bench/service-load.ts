@@ -23,14 +23,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { parseCartoonizeRequest } from '../src/core/request.js';
 import { NodeEngine } from '../src/node/engine.js';
 import { defaultModelsDir } from '../src/node/model-store.js';
+import { machineLine } from './machine.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PORTRAITS = resolve(process.env.PORTOON_TEST_PORTRAITS ?? join(REPO_ROOT, '../shared/portraits'));
@@ -78,7 +80,7 @@ async function runNaiveServer(): Promise<void> {
     const image = form.get('image');
     if (typeof style !== 'string' || image === null || typeof image === 'string') return send(res, 400, '{"error":"style and image"}');
     // The naive part: the whole pipeline, onnxruntime included, on this thread.
-    const { image: output, report } = await engine.process(new Uint8Array(await image.arrayBuffer()), { style });
+    const { image: output, report } = await engine.process(new Uint8Array(await image.arrayBuffer()), parseCartoonizeRequest({ style }));
     send(res, 200, output, `image/${report.format}`);
   };
   // No request timeout (queued requests wait minutes at 8 clients); every other setting is Node's
@@ -504,9 +506,10 @@ async function main(): Promise<void> {
   });
 
   const cores = availableParallelism();
+  console.log(machineLine());
   console.log(
     `photo ${values.photo} (${(photo.length / 1024).toFixed(0)} KB), style ${values.style}, levels ${levels.join(', ')}, ` +
-      `requests per level ${levels.map(amountFor).join(', ')}; ${cores} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`,
+      `requests per level ${levels.map(amountFor).join(', ')}; ${cores} cores`,
   );
   const cli = [join(REPO_ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--models-dir', modelsDir];
   const common = ['--styles', values.style, '--rate-limit', '0', '--max-queue', values['max-queue']];

@@ -14,6 +14,7 @@ import { planTiles, transformTiled } from '../src/core/tiling.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { defaultModelsDir, ModelStore } from '../src/node/model-store.js';
 import { OnnxBackend } from '../src/node/onnx-backend.js';
+import { machineLine } from './machine.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +55,7 @@ for (let i = 0; i < Number(values.runs); i++) {
   await transformTiled(image, (tile) => runStyleModel(tile, entry, backend), options);
   tiled.push(performance.now() - start);
 }
+console.log(machineLine());
 console.log(
   `${values.model} on ${width}x${height}, ${tiles.length} tiles of ${tiles[0]![2]}x${tiles[0]![3]} (max ${maxTile}, overlap >= 64)`,
 );

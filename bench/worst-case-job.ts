@@ -10,16 +10,16 @@
  *
  *   npm run bench:worst-case -- [--models-dir dir] [--runs 1]
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import type { CartoonizeRequest } from '../src/node/engine.js';
+import { parseCartoonizeRequest, type CartoonizeRequest } from '../src/core/request.js';
 import { defaultModelsDir } from '../src/node/model-store.js';
 import { Portoon } from '../src/node/portoon.js';
 import { resolveServerConfig } from '../src/server/config.js';
 import { withServiceLimits } from '../src/server/limits.js';
+import { machineLine } from './machine.js';
 
 const { values } = parseArgs({
   options: {
@@ -64,7 +64,7 @@ interface Timed {
 
 async function time(input: Buffer, request: CartoonizeRequest): Promise<Timed> {
   const started = performance.now();
-  const { report } = await portoon.cartoonize(input, withServiceLimits(request, config));
+  const { report } = await portoon.run(input, withServiceLimits(request, config));
   return {
     ms: performance.now() - started,
     faces: report.faces.length,
@@ -77,17 +77,10 @@ async function time(input: Buffer, request: CartoonizeRequest): Promise<Timed> {
 const crowd = await crowdAtTheLimits();
 const crowdMeta = await sharp(crowd).metadata();
 const typical = readFileSync(`${values.portraits}/12-group-selfie-cafe.jpeg`);
-const worstRequest: CartoonizeRequest = { style: 'sketch', mix: { style: 'anime', weight: 0.5 }, background: 'blur' };
-const typicalRequest: CartoonizeRequest = { style: 'cartoon' };
+const worstRequest = parseCartoonizeRequest({ style: 'sketch', mix: 'anime', mixWeight: 0.5, background: 'blur' });
+const typicalRequest = parseCartoonizeRequest({ style: 'cartoon' });
 
-/** The vector extensions that decide onnxruntime's speed (machines differ from run to run). */
-function simdFlags(): string {
-  if (!existsSync('/proc/cpuinfo')) return 'flags unknown';
-  const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
-  return flags.filter((flag) => /^(avx2|avx512(f|_vnni|_bf16)|avx_vnni|fma)$/.test(flag)).join(' ') || 'no AVX2';
-}
-
-console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length} (${simdFlags()}); Node ${process.version}`);
+console.log(machineLine());
 console.log(
   `service defaults: max side ${config.maxSide}, max faces ${config.maxFaces}, max pixels ${config.maxPixels}, upload ${config.maxUploadBytes} B, job timeout ${config.jobTimeoutMs / 1000} s, ${config.workers} worker x ${config.threads} threads`,
 );

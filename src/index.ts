@@ -1,26 +1,32 @@
 /** Portoon for Node.js: the library API. See README.md for examples. */
 export { Portoon, type PortoonOptions, type CartoonizeOptions, type CartoonizeResult } from './node/portoon.js';
-export type { CartoonizeReport, CartoonizeRequest } from './node/engine.js';
+export {
+  BACKGROUND_MODES,
+  DETECTOR_CHOICES,
+  PREVIEW_MAX_SIDE,
+  parseCartoonizeRequest,
+  type BackgroundMode,
+  type CartoonizeParams,
+  type CartoonizeRequest,
+  type DetectorChoice,
+  type StyleMix,
+} from './core/request.js';
+export { STAGES, overallProgress, type CartoonizeReport, type FaceReport, type Stage, type StageProgress } from './core/report.js';
+export { OUTPUT_FORMATS, ACCEPTED_MIME_TYPES, type OutputFormat } from './core/formats.js';
+export type { CancelSignal, CartoonEngine, RunOptions } from './core/engine-port.js';
+export type { JobState, JobStatus } from './core/job.js';
+export type { StyleInfo } from './core/style-info.js';
 export {
   ModelStore,
   defaultModelsDir,
   defaultModelSource,
+  type ModelState,
+  type ModelStatus,
+  type PullOptions,
   type PullProgress,
   type PullResult,
   type VerifyResult,
 } from './node/model-store.js';
 export { loadCatalogue } from './node/load-catalogue.js';
-export { OUTPUT_FORMATS, type OutputFormat } from './node/codec.js';
 export { PortoonError, ERROR_TABLE, type ErrorCode } from './core/errors.js';
-export {
-  BACKGROUND_MODES,
-  STAGES,
-  overallProgress,
-  type BackgroundMode,
-  type Stage,
-  type StageProgress,
-  type StyleMix,
-  type FaceReport,
-} from './core/pipeline.js';
 export { readProvenance, TRAINED_ALGORITHMIC_MEDIA } from './core/provenance.js';
-export type { StyleInfo } from './node/style-info.js';

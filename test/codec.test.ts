@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { PortoonError } from '../src/core/errors.js';
 import { buildXmp, readProvenance, TRAINED_ALGORITHMIC_MEDIA } from '../src/core/provenance.js';
-import { decodeImage, encodeImage } from '../src/node/codec.js';
+import { decodeImage, encodeImage, probeImage } from '../src/node/codec.js';
 import { portrait } from './helpers/env.js';
 import { pngBomb } from './helpers/images.js';
 
@@ -49,6 +49,12 @@ describe('decodeImage: bad input gets a typed error', () => {
   });
   it('respects a lower pixel limit', async () => {
     await expectCode(decodeImage(jpeg, { maxInputPixels: 100 * 100 }), 'E_IMAGE_TOO_LARGE');
+  });
+  it('holds the header against the pixel limit it is given, whatever sharp allows by default (268 MP)', async () => {
+    const bomb = pngBomb(30000, 30000);
+    const error = await expectCode(probeImage(bomb, { maxInputPixels: 800_000_000 }), 'E_IMAGE_TOO_LARGE');
+    expect(error.details).toEqual({ width: 30000, height: 30000, maxPixels: 800_000_000 });
+    expect(await probeImage(bomb, { maxInputPixels: 900_000_000 })).toMatchObject({ format: 'png', width: 30000, height: 30000 });
   });
 });
 

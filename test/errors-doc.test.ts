@@ -30,32 +30,29 @@ describe('error table', () => {
       E_SOMETHING_MUCH_LONGER_THAN_BEFORE: {
         status: 507,
         exit: 1,
-        retry: true,
         summary: 'A | in the meaning, and a meaning longer than every other.',
       },
     } as const;
     const doc = errorsDocument(grown);
     expect(await prettierClean(doc)).toBe(true);
-    expect(doc).toContain('| `E_SOMETHING_MUCH_LONGER_THAN_BEFORE` | 507         | 1        | yes            | A \\| in the meaning');
+    expect(doc).toContain('| `E_SOMETHING_MUCH_LONGER_THAN_BEFORE` | 507         | 1        | A \\| in the meaning');
     expect(errorTableMarkdown(grown).split('\n')).toHaveLength(Object.keys(grown).length + 2);
   });
 
   it('docs/errors.md lists exactly the codes of the table, with the same status, exit code and meaning', () => {
     const doc = readFileSync(DOC_PATH, 'utf8');
-    const rows = [...doc.matchAll(/^\|\s*`(E_[A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(\d)\s*\|\s*(yes|no)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
+    const rows = [...doc.matchAll(/^\|\s*`(E_[A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(\d)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
       code: m[1]!,
       status: Number(m[2]),
       exit: Number(m[3]),
-      retry: m[4] === 'yes',
-      summary: m[5]!,
+      summary: m[4]!,
     }));
     expect(rows.map((r) => r.code).sort()).toEqual(Object.keys(ERROR_TABLE).sort());
     for (const row of rows) {
       const entry = ERROR_TABLE[row.code as keyof typeof ERROR_TABLE];
-      expect({ status: row.status, exit: row.exit, retry: row.retry, summary: row.summary }).toEqual({
+      expect({ status: row.status, exit: row.exit, summary: row.summary }).toEqual({
         status: entry.status,
         exit: entry.exit,
-        retry: entry.retry,
         summary: entry.summary,
       });
     }
@@ -86,7 +83,7 @@ describe('error table', () => {
       const ui = await service.app.inject('/docs/json');
       expect(ui.statusCode).toBe(200);
       expect(ui.body).not.toContain('errors.md');
-      expect(ui.body).toContain(`HTTP ${ERROR_TABLE.E_QUEUE_FULL.status}, retrying can help. ${ERROR_TABLE.E_QUEUE_FULL.summary}`);
+      expect(ui.body).toContain(`HTTP ${ERROR_TABLE.E_QUEUE_FULL.status}. ${ERROR_TABLE.E_QUEUE_FULL.summary}`);
     } finally {
       await service.close();
     }

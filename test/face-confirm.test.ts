@@ -10,7 +10,7 @@ import { CONFIRM_TOLERANCE, confirmOnCrop, meanDistance } from '../src/core/face
 import { detectFaces, type Face, type Point } from '../src/core/face/detect.js';
 import { createImage, type RawImage } from '../src/core/image.js';
 import type { InferenceBackend } from '../src/core/inference.js';
-import type { ModelEntry } from '../src/core/models/manifest.js';
+import type { Catalogue, HelperModels } from '../src/core/models/catalogue.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { ModelStore } from '../src/node/model-store.js';
 import { OnnxBackend } from '../src/node/onnx-backend.js';
@@ -41,8 +41,10 @@ const FACE_FILES = FACE_PORTRAITS;
 
 describe('confirmOnCrop input checks', () => {
   const backend: InferenceBackend = { run: () => Promise.reject(new Error('must not run')), has: () => true };
-  const model = (id: string): ModelEntry => {
-    throw new Error(`must not resolve ${id}`);
+  const models: HelperModels = {
+    helper: (role) => {
+      throw new Error(`must not resolve ${role}`);
+    },
   };
   const crop = createImage(64, 64, 3);
 
@@ -51,30 +53,30 @@ describe('confirmOnCrop input checks', () => {
     ['coincident eyes', [T512[0]!, T512[0]!, T512[2]!, T512[3]!, T512[4]!]],
     ['a NaN', [[Number.NaN, 1], ...T512.slice(1)]],
   ] as Array<[string, Point[]]>)('rejects expected points with %s (E_BAD_OPTION)', async (_label, expected) => {
-    await expect(confirmOnCrop(crop, expected, backend, model)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(confirmOnCrop(crop, expected, backend, models)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
   });
 
   it('rejects a tolerance of 0, a bad size and a non-RGB crop', async () => {
-    await expect(confirmOnCrop(crop, template(64), backend, model, { tolerance: 0 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
-    await expect(confirmOnCrop(crop, template(64), backend, model, { size: 16 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
-    await expect(confirmOnCrop(createImage(64, 64, 4), template(64), backend, model)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(confirmOnCrop(crop, template(64), backend, models, { tolerance: 0 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(confirmOnCrop(crop, template(64), backend, models, { size: 16 })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(confirmOnCrop(createImage(64, 64, 4), template(64), backend, models)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
   });
 });
 
 describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real portraits', () => {
   let backend: OnnxBackend;
-  let model: (id: string) => ModelEntry;
+  let models: Catalogue;
   const photos = new Map<string, RawImage>();
   const faces = new Map<string, Face[]>();
 
   beforeAll(async () => {
-    const store = new ModelStore(loadCatalogue(), TEST_MODELS_DIR);
+    models = loadCatalogue();
+    const store = new ModelStore(models, TEST_MODELS_DIR);
     backend = new OnnxBackend(store);
-    model = (id) => store.entry(id);
     for (const file of [...FACE_FILES, '18-torii-shrine-noface.png', '19-city-skyline-noface.jpg']) {
       const image = await loadRgb(portrait(file));
       photos.set(file, image);
-      faces.set(file, await detectFaces(image, backend, model));
+      faces.set(file, await detectFaces(image, backend, models));
     }
   });
 
@@ -100,7 +102,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real 
       for (const [i, face] of faces.get(file)!.entries()) {
         const label = `${file} face ${i}`;
         const { crop, toCrop } = align(photos.get(file)!, face.landmarks, T512, 512);
-        const found = await confirmOnCrop(crop, T512, backend, model);
+        const found = await confirmOnCrop(crop, T512, backend, models);
         expect(found, label).toBeDefined();
         expect(found!.landmarks, label).toHaveLength(5);
         expect(found!.score, label).toBeGreaterThan(0.6);
@@ -130,7 +132,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real 
       for (const file of ['02-man-studio-smile.png', '05-group6-stock.jpg', '09-selfie-in-car.jpg', '12-group-selfie-cafe.jpeg']) {
         for (const [i, face] of faces.get(file)!.entries()) {
           const { crop } = align(photos.get(file)!, face.landmarks, expected, size);
-          const found = await confirmOnCrop(crop, expected, backend, model);
+          const found = await confirmOnCrop(crop, expected, backend, models);
           const label = `${file} face ${i}, ${size} crop, eyes ${Math.round(eyes(expected))} px`;
           expect(found, label).toBeDefined();
           expect(meanDistance(found!.landmarks, expected) / eyes(expected), label).toBeLessThan(CONFIRM_TOLERANCE);
@@ -147,8 +149,8 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real 
     for (const file of ['02-man-studio-smile.png', '17-face-man-turtleneck.jpg']) {
       const face = faces.get(file)![0]!;
       const { crop } = align(photos.get(file)!, face.landmarks, T512, 512);
-      expect((await confirmOnCrop(crop, T512, backend, model))?.detector, file).toBe('retinaface');
-      const found = await confirmOnCrop(crop, T512, withoutRetina, model);
+      expect((await confirmOnCrop(crop, T512, backend, models))?.detector, file).toBe('retinaface');
+      const found = await confirmOnCrop(crop, T512, withoutRetina, models);
       expect(found?.detector, file).toBe('yunet');
       expect(meanDistance(found!.landmarks, T512) / T512_EYES, file).toBeLessThan(CONFIRM_TOLERANCE);
     }
@@ -163,7 +165,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real 
         const [cx, cy] = [((k + 1) * image.width) / 7, image.height / 2];
         const landmarks = T512.map(([x, y]): Point => [cx + ((x - 256) * width) / 200, cy + ((y - 256) * width) / 200]);
         const { crop } = align(image, landmarks, T512, 512);
-        expect(await confirmOnCrop(crop, T512, backend, model), `${file} region ${k}`).toBeUndefined();
+        expect(await confirmOnCrop(crop, T512, backend, models), `${file} region ${k}`).toBeUndefined();
       }
     }
   });
@@ -188,7 +190,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real 
         ] as const) {
           // The crop shows the face turned, while the caller expects it upright at the template.
           const { crop } = align(image, landmarks, expected, 512);
-          expect(await confirmOnCrop(crop, T512, backend, model), `${file} face ${i} ${what}`).toBeUndefined();
+          expect(await confirmOnCrop(crop, T512, backend, models), `${file} face ${i} ${what}`).toBeUndefined();
         }
       }
     }
@@ -215,12 +217,12 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real 
       const other = neighbour.landmarks.map((p) => applyAffine(toCrop, p));
       const label = `face at x=${Math.round(face.box[0])} with neighbour at x=${Math.round(neighbour.box[0])}`;
       // The neighbour is really in the crop, and found there.
-      const inCrop = await detectFaces(crop, backend, model, { maxSide: 512 });
+      const inCrop = await detectFaces(crop, backend, models, { maxSide: 512 });
       expect(
         inCrop.some((f) => meanDistance(f.landmarks, other) < 0.3 * eyes(other)),
         `${label}: neighbour visible`,
       ).toBe(true);
-      const found = await confirmOnCrop(crop, expected, backend, model);
+      const found = await confirmOnCrop(crop, expected, backend, models);
       expect(found, label).toBeDefined();
       expect(meanDistance(found!.landmarks, own) / eyes(own), label).toBeLessThan(0.25);
       expect(meanDistance(found!.landmarks, other) / eyes(own), label).toBeGreaterThan(1.5);
@@ -230,7 +232,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('confirmOnCrop on real 
   /** The landmarks confirmOnCrop finds on the 512 crop aligned on `landmarks`, mapped back to the photo. */
   async function refine(image: RawImage, landmarks: readonly Point[]): Promise<Point[]> {
     const { crop, toCrop } = align(image, landmarks, T512, 512);
-    const found = await confirmOnCrop(crop, T512, backend, model);
+    const found = await confirmOnCrop(crop, T512, backend, models);
     expect(found).toBeDefined();
     const toPhoto = invertAffine(toCrop);
     return found!.landmarks.map((p) => applyAffine(toPhoto, p));

@@ -13,7 +13,7 @@ import { decodeRetinaFace, retinaFacePriorCount } from '../src/core/face/retinaf
 import { decodeYuNet } from '../src/core/face/yunet.js';
 import { createImage, type RawImage } from '../src/core/image.js';
 import type { InferenceBackend, TensorData } from '../src/core/inference.js';
-import type { ModelEntry } from '../src/core/models/manifest.js';
+import type { Catalogue, HelperModels } from '../src/core/models/catalogue.js';
 import { fitInside, resizeImage } from '../src/core/resize.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { ModelStore } from '../src/node/model-store.js';
@@ -386,8 +386,10 @@ describe('detectFaces input checks', () => {
     run: () => Promise.reject(new Error('must not run')),
     has: () => true,
   };
-  const model = (id: string): ModelEntry => {
-    throw new Error(`must not resolve ${id}`);
+  const models: HelperModels = {
+    helper: (role) => {
+      throw new Error(`must not resolve ${role}`);
+    },
   };
 
   it.each([
@@ -396,7 +398,7 @@ describe('detectFaces input checks', () => {
     ['short data', { width: 8, height: 8, channels: 3, data: new Uint8Array(10) } satisfies RawImage],
     ['zero size', { width: 0, height: 8, channels: 3, data: new Uint8Array(0) } satisfies RawImage],
   ])('rejects a %s image with E_BAD_OPTION', async (_label, image) => {
-    await expect(detectFaces(image, backend, model)).rejects.toMatchObject({ name: 'PortoonError', code: 'E_BAD_OPTION' });
+    await expect(detectFaces(image, backend, models)).rejects.toMatchObject({ name: 'PortoonError', code: 'E_BAD_OPTION' });
   });
 
   it.each([
@@ -409,13 +411,13 @@ describe('detectFaces input checks', () => {
     [{ orientations: [] }],
     [{ orientations: [45 as Orientation] }],
   ])('rejects invalid options %j with E_BAD_OPTION', async (options) => {
-    await expect(detectFaces(createImage(8, 8, 3), backend, model, options)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    await expect(detectFaces(createImage(8, 8, 3), backend, models, options)).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
   });
 });
 
 describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real photos', () => {
   let backend: OnnxBackend;
-  let model: (id: string) => ModelEntry;
+  let models: Catalogue;
   const photos = new Map<string, RawImage>();
 
   function photo(file: string): RawImage {
@@ -425,9 +427,9 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real ph
   }
 
   beforeAll(async () => {
-    const store = new ModelStore(loadCatalogue(), TEST_MODELS_DIR);
+    models = loadCatalogue();
+    const store = new ModelStore(models, TEST_MODELS_DIR);
     backend = new OnnxBackend(store);
-    model = (id) => store.entry(id);
     for (const [file] of PORTRAITS) photos.set(file, await loadPhoto(file));
   });
 
@@ -442,7 +444,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real ph
   describe.each(DETECTORS)('detector %s', (detector) => {
     it.each(PORTRAITS)('%s: finds %i face(s) with plausible landmarks', async (file, count) => {
       const image = photo(file);
-      const faces = await detectFaces(image, backend, model, { detector });
+      const faces = await detectFaces(image, backend, models, { detector });
       expect(faces.map((f) => `${f.detector} ${f.score.toFixed(3)}`)).toHaveLength(count);
       for (let i = 1; i < faces.length; i++) expect(faces[i - 1]!.score).toBeGreaterThanOrEqual(faces[i]!.score);
       faces.forEach((face, i) => {
@@ -462,7 +464,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real ph
 
   it.each(Object.entries(FACE_CENTRES))('%s: boxes land on the faces', async (file, centres) => {
     for (const detector of DETECTORS) {
-      const faces = await detectFaces(photo(file), backend, model, { detector });
+      const faces = await detectFaces(photo(file), backend, models, { detector });
       expect(faces).toHaveLength(centres.length);
       for (const [cx, cy] of centres) {
         const hits = faces.filter((f) => cx >= f.box[0] && cx <= f.box[0] + f.box[2] && cy >= f.box[1] && cy <= f.box[1] + f.box[3]);
@@ -476,8 +478,8 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real ph
 
   it("'both' prefers RetinaFace for faces both networks found", async () => {
     for (const file of ['05-group6-stock.jpg', '12-group-selfie-cafe.jpeg', '01-woman-mask-peace.jpg']) {
-      const both = await detectFaces(photo(file), backend, model);
-      const retina = await detectFaces(photo(file), backend, model, { detector: 'retinaface' });
+      const both = await detectFaces(photo(file), backend, models);
+      const retina = await detectFaces(photo(file), backend, models, { detector: 'retinaface' });
       expect(both).toEqual(retina);
     }
   });
@@ -488,8 +490,8 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real ph
       const image = photo(file);
       const flipped = flipHorizontal(image);
       for (const detector of DETECTORS) {
-        const faces = await detectFaces(image, backend, model, { detector });
-        const mirrored = await detectFaces(flipped, backend, model, { detector });
+        const faces = await detectFaces(image, backend, models, { detector });
+        const mirrored = await detectFaces(flipped, backend, models, { detector });
         expect(mirrored).toHaveLength(faces.length);
         for (const face of faces) {
           const [x, y, w, h] = face.box;
@@ -522,8 +524,8 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real ph
     const sx = image.width / small.width;
     const sy = image.height / small.height;
     for (const detector of DETECTORS) {
-      const full = await detectFaces(image, backend, model, { detector });
-      const reduced = await detectFaces(small, backend, model, { detector });
+      const full = await detectFaces(image, backend, models, { detector });
+      const reduced = await detectFaces(small, backend, models, { detector });
       expect(reduced).toHaveLength(full.length);
       for (const face of reduced) {
         const [x, y, w, h] = face.box;
@@ -544,44 +546,44 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces on real ph
     grey.data.fill(128);
     for (const image of [createImage(320, 240, 3), grey, noise, createImage(1, 1, 3), createImage(17, 40, 3)]) {
       for (const detector of DETECTORS) {
-        expect(await detectFaces(image, backend, model, { detector }), `${image.width}x${image.height} ${detector}`).toEqual([]);
+        expect(await detectFaces(image, backend, models, { detector }), `${image.width}x${image.height} ${detector}`).toEqual([]);
       }
     }
   });
 
   it('respects minScore, maxSide and nmsIou', async () => {
     const image = photo('12-group-selfie-cafe.jpeg');
-    const strict = await detectFaces(image, backend, model, { minScore: 0.99 });
+    const strict = await detectFaces(image, backend, models, { minScore: 0.99 });
     expect(strict.length).toBeGreaterThan(0);
     expect(strict.length).toBeLessThan(5);
     for (const face of strict) expect(face.score).toBeGreaterThanOrEqual(0.99);
     // A larger working size still maps boxes back to source pixels. (At full size YuNet also finds
     // a 13-px passer-by behind the plant, top right, who is not among the 5 counted faces.)
-    const normal = await detectFaces(image, backend, model);
-    const large = await detectFaces(image, backend, model, { maxSide: 1280 });
+    const normal = await detectFaces(image, backend, models);
+    const large = await detectFaces(image, backend, models, { maxSide: 1280 });
     expect(large.length).toBeGreaterThanOrEqual(5);
     for (const face of normal) expect(bestMatch(large, corners(face.box)).iou).toBeGreaterThan(0.7);
     // No suppression at all leaves many overlapping boxes per face.
-    const raw = await detectFaces(image, backend, model, { detector: 'retinaface', nmsIou: 1 });
+    const raw = await detectFaces(image, backend, models, { detector: 'retinaface', nmsIou: 1 });
     expect(raw.length).toBeGreaterThan(5);
   });
 });
 
 describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces in turned and tilted photos', () => {
   let backend: OnnxBackend;
-  let model: (id: string) => ModelEntry;
+  let models: Catalogue;
   const photos = new Map<string, RawImage>();
   /** Each photo's faces from the default search, which for these upright photos is the reference. */
   const upright = new Map<string, Face[]>();
 
   beforeAll(async () => {
-    const store = new ModelStore(loadCatalogue(), TEST_MODELS_DIR);
+    models = loadCatalogue();
+    const store = new ModelStore(models, TEST_MODELS_DIR);
     backend = new OnnxBackend(store);
-    model = (id) => store.entry(id);
     for (const [file] of PORTRAITS) {
       const image = await loadPhoto(file);
       photos.set(file, image);
-      upright.set(file, await detectFaces(image, backend, model));
+      upright.set(file, await detectFaces(image, backend, models));
     }
   });
 
@@ -645,14 +647,14 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces in turned 
   it.each(PORTRAITS)('%s: an upright photo gives the same faces as an upright-only search', async (file, count) => {
     const faces = upright.get(file)!;
     expect(faces).toHaveLength(count);
-    expect(await detectFaces(photos.get(file)!, backend, model, { orientations: [0] })).toEqual(faces);
+    expect(await detectFaces(photos.get(file)!, backend, models, { orientations: [0] })).toEqual(faces);
     for (const face of faces) expect(face.orientation).toBe(0);
   });
 
   it.each(PORTRAITS)('%s: %i face(s) in the photo turned by 90, 180 and 270 degrees, at the same places', async (file) => {
     const image = photos.get(file)!;
     for (const angle of [90, 180, 270] as const) {
-      const faces = await detectFaces(await turned(image, angle), backend, model);
+      const faces = await detectFaces(await turned(image, angle), backend, models);
       expectSameFaces(faces, upright.get(file)!, (p) => turnPoint(p, image.width, image.height, angle), 0.1, `${angle} degrees`);
       // The photo turned clockwise by `angle` is upright again after (360 - angle) more.
       for (const face of faces) expect(face.orientation, `${angle} degrees`).toBe(360 - angle);
@@ -667,7 +669,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces in turned 
       const map = (p: Point): [number, number] => turnPoint(p, image.width, image.height, 180);
       // Positive control for the check below: on an upside-down face YuNet places "upright"
       // landmarks (eyes on the chin) that pass every geometric check.
-      const uprightOnly = await detectFaces(flipped, backend, model, { orientations: [0] });
+      const uprightOnly = await detectFaces(flipped, backend, models, { orientations: [0] });
       expect(uprightOnly.length).toBeGreaterThan(0);
       for (const face of uprightOnly) {
         const errors = upright.get(file)!.map((ref) => {
@@ -678,7 +680,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces in turned 
         });
         expect(Math.min(...errors)).toBeGreaterThan(0.5);
       }
-      expectSameFaces(await detectFaces(flipped, backend, model), upright.get(file)!, map, 0.1, '180 degrees');
+      expectSameFaces(await detectFaces(flipped, backend, models), upright.get(file)!, map, 0.1, '180 degrees');
     },
   );
 
@@ -726,7 +728,7 @@ describeWithModels(['retinaface-mnet025', 'yunet-face'])('detectFaces in turned 
     const image = photos.get(file)!;
     for (const degrees of [20, 35, 50, 65, 110, 160, 200, 250, 340]) {
       const view = tilted(image, degrees);
-      const faces = await detectFaces(view.image, backend, model);
+      const faces = await detectFaces(view.image, backend, models);
       // The networks' own accuracy drops with tilt: measured at most 0.28 eye distances (a
       // 100-px face of the group photo at 50 degrees), against ~1 for misplaced landmarks.
       expectSameFaces(faces, upright.get(file)!, view.map, 0.4, `${degrees} degrees`);

@@ -8,7 +8,7 @@ import { detectFaces, type Face, type Point } from '../src/core/face/detect.js';
 import { boxFromRotated, fromRotated, rotatedSize, rotateImage, toRotated, type Orientation } from '../src/core/face/orientation.js';
 import { eyeLineAngle, implausibility, isPlausibleFace, PLAUSIBLE } from '../src/core/face/plausible.js';
 import { createImage, type RawImage } from '../src/core/image.js';
-import type { ModelEntry } from '../src/core/models/manifest.js';
+import type { Catalogue } from '../src/core/models/catalogue.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { ModelStore } from '../src/node/model-store.js';
 import { OnnxBackend } from '../src/node/onnx-backend.js';
@@ -188,17 +188,17 @@ describe('quarter-turn geometry', () => {
 describeWithModels(['retinaface-mnet025', 'yunet-face'])('implausibility on the shared portraits', () => {
   const FILES = FACE_PORTRAITS;
   let backend: OnnxBackend;
-  let model: (id: string) => ModelEntry;
+  let models: Catalogue;
   const faces: Array<{ label: string; face: Face }> = [];
 
   beforeAll(async () => {
-    const store = new ModelStore(loadCatalogue(), TEST_MODELS_DIR);
+    models = loadCatalogue();
+    const store = new ModelStore(models, TEST_MODELS_DIR);
     backend = new OnnxBackend(store);
-    model = (id) => store.entry(id);
     for (const file of FILES) {
       const image = await loadRgb(portrait(file));
       for (const detector of ['retinaface', 'yunet'] as const) {
-        for (const face of await detectFaces(image, backend, model, { detector, orientations: [0] })) {
+        for (const face of await detectFaces(image, backend, models, { detector, orientations: [0] })) {
           faces.push({ label: `${file} ${detector}`, face });
         }
       }

@@ -6,10 +6,11 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyAffine, invertAffine } from '../src/core/face/align.js';
-import { PARSING_MODEL } from '../src/core/face/crop.js';
 import { rotateImage, toRotated, type Orientation } from '../src/core/face/orientation.js';
 import { measurementLabels, seamRatio, skinDeltaE } from '../src/core/face/quality.js';
 import type { RawImage } from '../src/core/image.js';
+import { requireHelper } from '../src/core/models/catalogue.js';
+import { parseCartoonizeRequest } from '../src/core/request.js';
 import { cartoonizeImage, type FacePasteInfo, type PipelineResult } from '../src/core/pipeline.js';
 import { NodeEngine } from '../src/node/engine.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR } from './helpers/env.js';
@@ -41,11 +42,11 @@ describeWithModels(MODELS)('face quality through the pipeline', () => {
 
   async function run(image: RawImage, style: string): Promise<{ result: PipelineResult; pastes: FacePasteInfo[] }> {
     const pastes: FacePasteInfo[] = [];
-    const result = await cartoonizeImage(
-      image,
-      { style },
-      { backend: engine.backend, catalogue: engine.catalogue, onFacePasted: (info) => pastes.push(info) },
-    );
+    const result = await cartoonizeImage(image, parseCartoonizeRequest({ style }), {
+      backend: engine.backend,
+      catalogue: engine.catalogue,
+      onFacePasted: (info) => pastes.push(info),
+    });
     return { result, pastes };
   }
 
@@ -59,7 +60,7 @@ describeWithModels(MODELS)('face quality through the pipeline', () => {
         expect(result.faces.every((f) => f.stylized)).toBe(true);
         expect(pastes.map((p) => p.index).sort()).toEqual(result.faces.map((_, i) => i));
         for (const [index, face] of result.faces.entries()) {
-          const labels = await measurementLabels(image, face.landmarks, engine.backend, engine.catalogue.model(PARSING_MODEL));
+          const labels = await measurementLabels(image, face.landmarks, engine.backend, requireHelper(engine.catalogue, 'face-parser'));
           const tone = skinDeltaE(image, result.image, face.landmarks, { labels }).deltaE;
           // Every face of these photos has at least one skin box clear of hair and glasses.
           expect(tone, `${file} face ${index}`).toBeDefined();

@@ -1,9 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseCartoonizeRequest } from '../src/core/request.js';
+import { modelsForRequest } from '../src/core/pipeline.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
+import { manifestSchemaText } from '../scripts/manifest-schema-text.js';
 import { errorOf } from './helpers/errors.js';
+import { REPO_ROOT } from './helpers/env.js';
 
 function modelsDirWith(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'portoon-manifest-'));
@@ -12,6 +16,14 @@ function modelsDirWith(files: Record<string, string>): string {
 }
 
 describe('catalogue', () => {
+  it('catalogue/manifest.schema.json, which manifests name as $schema, is what `npm run docs:schema` generates', async () => {
+    const path = join(REPO_ROOT, 'catalogue/manifest.schema.json');
+    expect(readFileSync(path, 'utf8')).toBe(await manifestSchemaText(path));
+    for (const file of ['models.json', 'styles.json']) {
+      expect(JSON.parse(readFileSync(join(REPO_ROOT, 'catalogue', file), 'utf8')).$schema).toBe('./manifest.schema.json');
+    }
+  });
+
   it('ships the documented styles, including one that needs no model', () => {
     const catalogue = loadCatalogue();
     const ids = catalogue.styles.map((s) => s.id);
@@ -177,9 +189,109 @@ describe('catalogue', () => {
     expect(error.message).toMatch(/p\.portoon\.json.*background\.params.*levels/);
   });
 
+  it('gives the helper models their roles', () => {
+    const catalogue = loadCatalogue();
+    expect(catalogue.helper('face-detector-retinaface')?.id).toBe('retinaface-mnet025');
+    expect(catalogue.helper('face-detector-yunet')?.id).toBe('yunet-face');
+    expect(catalogue.helper('face-parser')?.id).toBe('bisenetv2-faceparsing-448');
+    expect(catalogue.helper('person-segmenter')?.id).toBe('deeplabv3-mnv2-257');
+    expect(catalogue.helperFor(catalogue.style('anime'), 'faceParser')?.id).toBe('bisenetv2-faceparsing-448');
+  });
+
+  it("a user's model with a role replaces the built-in one; a style can still name either", () => {
+    const builtIn = loadCatalogue().model('bisenetv2-faceparsing-448');
+    const parser = (id: string) => ({ ...builtIn, id, file: `${id}.onnx` });
+    const dir = modelsDirWith({
+      'parsers.portoon.json': JSON.stringify({
+        models: [parser('sharp-parser'), parser('better-parser')],
+        styles: [{ id: 'pinned', label: 'P', background: { procedural: 'cel' }, helpers: { faceParser: 'sharp-parser' } }],
+      }),
+    });
+    const catalogue = loadCatalogue(dir);
+    // The last model read with a role takes it: the user's manifests come after the built-in one.
+    expect(catalogue.helper('face-parser')?.id).toBe('better-parser');
+    expect(catalogue.helperFor(catalogue.style('anime'), 'faceParser')?.id).toBe('better-parser');
+    expect(catalogue.helperFor(catalogue.style('pinned'), 'faceParser')?.id).toBe('sharp-parser');
+    expect(catalogue.helper('person-segmenter')?.id).toBe('deeplabv3-mnv2-257');
+  });
+
+  it('rejects a role that does not fit the model, naming the file and field', () => {
+    const entry = loadCatalogue().model('whitebox-cartoon');
+    const asParser = modelsDirWith({ 'r.portoon.json': JSON.stringify({ models: [{ ...entry, id: 'x', role: 'face-parser' }] }) });
+    const wrongTask = errorOf(() => loadCatalogue(asParser));
+    expect(wrongTask.code).toBe('E_BAD_MANIFEST');
+    expect(wrongTask.details).toEqual({ file: join(asParser, 'r.portoon.json'), field: 'models.0.role' });
+    expect(wrongTask.message).toContain('is for face-parsing models, not style');
+    const parser = loadCatalogue().model('bisenetv2-faceparsing-448');
+    const oblong = modelsDirWith({
+      'o.portoon.json': JSON.stringify({ models: [{ ...parser, id: 'x', input: { ...parser.input, fixedSize: [448, 320] } }] }),
+    });
+    expect(errorOf(() => loadCatalogue(oblong)).details).toEqual({
+      file: join(oblong, 'o.portoon.json'),
+      field: 'models.0.input.fixedSize',
+    });
+    const segmenter = loadCatalogue().model('deeplabv3-mnv2-257');
+    const anySize = modelsDirWith({
+      's.portoon.json': JSON.stringify({ models: [{ ...segmenter, id: 'x', input: { ...segmenter.input, fixedSize: undefined } }] }),
+    });
+    expect(errorOf(() => loadCatalogue(anySize)).message).toMatch(/s\.portoon\.json.*input\.fixedSize.*person-segmenter/);
+  });
+
+  it("rejects a style's helper that is unknown or lacks the field's role, naming the file and field", () => {
+    const style = (helpers: object): string =>
+      JSON.stringify({ styles: [{ id: 'h', label: 'H', background: { procedural: 'cel' }, helpers }] });
+    const unknown = modelsDirWith({ 'u.portoon.json': style({ faceParser: 'nope' }) });
+    const missing = errorOf(() => loadCatalogue(unknown));
+    expect(missing.code).toBe('E_BAD_MANIFEST');
+    expect(missing.details).toEqual({ file: join(unknown, 'u.portoon.json'), field: 'helpers.faceParser' });
+    expect(missing.message).toContain('unknown model "nope"');
+    const parserAsSegmenter = modelsDirWith({ 'w.portoon.json': style({ personSegmenter: 'bisenetv2-faceparsing-448' }) });
+    const wrongRole = errorOf(() => loadCatalogue(parserAsSegmenter));
+    expect(wrongRole.details).toEqual({ file: join(parserAsSegmenter, 'w.portoon.json'), field: 'helpers.personSegmenter' });
+    expect(wrongRole.message).toContain('does not have the role "person-segmenter" (its role is "face-parser")');
+    const noRole = modelsDirWith({ 'n.portoon.json': style({ faceParser: 'whitebox-cartoon' }) });
+    expect(errorOf(() => loadCatalogue(noRole)).message).toContain('it has no role');
+    const typo = modelsDirWith({ 't.portoon.json': style({ faceParsers: 'bisenetv2-faceparsing-448' }) });
+    expect(errorOf(() => loadCatalogue(typo)).details).toEqual({ file: join(typo, 't.portoon.json'), field: 'styles.0.helpers' });
+  });
+
   it('unknown style ids list what exists', () => {
     const error = errorOf(() => loadCatalogue().style('vaporwave'));
     expect(error.code).toBe('E_UNKNOWN_STYLE');
     expect(error.message).toContain('anime');
+  });
+});
+
+describe('models a request needs', () => {
+  const needs = (params: Parameters<typeof parseCartoonizeRequest>[0], dir?: string): string[] =>
+    modelsForRequest(loadCatalogue(dir), parseCartoonizeRequest(params));
+
+  it('are the style models, the detectors when faces are needed and the segmenter for a blurred background', () => {
+    expect(needs({ style: 'anime' })).toEqual(['animeganv3-jpface-v1', 'animeganv3-hayao36', 'retinaface-mnet025', 'yunet-face']);
+    expect(needs({ style: 'anime', detector: 'yunet' })).toEqual(['animeganv3-jpface-v1', 'animeganv3-hayao36', 'yunet-face']);
+    expect(needs({ style: 'cartoon' })).toEqual(['whitebox-cartoon']);
+    expect(needs({ style: 'cel' })).toEqual([]);
+    expect(needs({ style: 'cel', background: 'keep', detector: 'retinaface' })).toEqual(['retinaface-mnet025']);
+    expect(needs({ style: 'cartoon', background: 'blur' })).toEqual(['whitebox-cartoon', 'deeplabv3-mnv2-257']);
+  });
+
+  it('are those of the styles that show: a mix at weight 0 or 1 runs one style', () => {
+    expect(needs({ style: 'cartoon', mix: 'ghibli', mixWeight: 0.5 })).toEqual(['whitebox-cartoon', 'animeganv3-hayao36']);
+    expect(needs({ style: 'cartoon', mix: 'ghibli', mixWeight: 1 })).toEqual(['animeganv3-hayao36']);
+    expect(needs({ style: 'cartoon', mix: 'ghibli', mixWeight: 0 })).toEqual(['whitebox-cartoon']);
+  });
+
+  it("follow the catalogue's roles and a style's own helpers", () => {
+    const builtIn = loadCatalogue().model('deeplabv3-mnv2-257');
+    const dir = modelsDirWith({
+      'seg.portoon.json': JSON.stringify({
+        models: [{ ...builtIn, id: 'my-segmenter', file: 'my-segmenter.onnx' }],
+        styles: [
+          { id: 'pinned', label: 'P', background: { model: 'whitebox-cartoon' }, helpers: { personSegmenter: 'deeplabv3-mnv2-257' } },
+        ],
+      }),
+    });
+    expect(needs({ style: 'cartoon', background: 'blur' }, dir)).toEqual(['whitebox-cartoon', 'my-segmenter']);
+    expect(needs({ style: 'pinned', background: 'blur' }, dir)).toEqual(['whitebox-cartoon', 'deeplabv3-mnv2-257']);
   });
 });

@@ -3,7 +3,7 @@
  * every face found and stylized in place, sizes kept, strength and mix semantics, tiling without
  * seams, provenance, and typed errors coming back from the worker threads.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PortoonError } from '../src/core/errors.js';
 import { readProvenance, TRAINED_ALGORITHMIC_MEDIA } from '../src/core/provenance.js';
 import { planAxis } from '../src/core/tiling.js';
+import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { Portoon } from '../src/node/portoon.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR, TEST_OUTPUT_DIR } from './helpers/env.js';
 import { columnStep, loadRgb, meanAbsDiff, rowStep } from './helpers/images.js';
@@ -107,9 +108,9 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
       loadRgb((await portoon.cartoonize(path, { format: 'png', ...options })).image);
     const cartoon = await run({ style: 'cartoon' });
     const sketch = await run({ style: 'sketch' });
-    expect(meanAbsDiff(await run({ style: 'cartoon', mix: { style: 'sketch', weight: 0 } }), cartoon)).toBeLessThan(0.5);
-    expect(meanAbsDiff(await run({ style: 'cartoon', mix: { style: 'sketch', weight: 1 } }), sketch)).toBeLessThan(0.5);
-    const half = await run({ style: 'cartoon', mix: { style: 'sketch', weight: 0.5 } });
+    expect(meanAbsDiff(await run({ style: 'cartoon', mix: 'sketch', mixWeight: 0 }), cartoon)).toBeLessThan(0.5);
+    expect(meanAbsDiff(await run({ style: 'cartoon', mix: 'sketch', mixWeight: 1 }), sketch)).toBeLessThan(0.5);
+    const half = await run({ style: 'cartoon', mix: 'sketch', mixWeight: 0.5 });
     const apart = meanAbsDiff(cartoon, sketch);
     expect(meanAbsDiff(half, cartoon)).toBeLessThan(apart * 0.7);
     expect(meanAbsDiff(half, sketch)).toBeLessThan(apart * 0.7);
@@ -267,6 +268,49 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
       expect(meanAbsDiff(before, after, [0, 0, 40, 40])).toBeLessThan(1);
     } finally {
       await lean.close();
+    }
+  });
+
+  it("a user's manifest supplies a person segmenter: as a style's own helper, and in place of the built-in one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portoon-helpers-'));
+    for (const id of ['whitebox-cartoon', 'deeplabv3-mnv2-257']) symlinkSync(join(TEST_MODELS_DIR, `${id}.onnx`), join(dir, `${id}.onnx`));
+    // The same network under another id and file name: the store checks it against the same sha256.
+    symlinkSync(join(TEST_MODELS_DIR, 'deeplabv3-mnv2-257.onnx'), join(dir, 'my-segmenter.onnx'));
+    const deeplab = loadCatalogue().model('deeplabv3-mnv2-257');
+    const style = (id: string, personSegmenter: string) => ({
+      id,
+      label: id,
+      background: { model: 'whitebox-cartoon' },
+      helpers: { personSegmenter },
+    });
+    writeFileSync(
+      join(dir, 'helpers.portoon.json'),
+      JSON.stringify({
+        models: [{ ...deeplab, id: 'my-segmenter', file: 'my-segmenter.onnx' }],
+        styles: [style('own-segmenter', 'my-segmenter'), style('built-in-segmenter', 'deeplabv3-mnv2-257')],
+      }),
+    );
+    const custom = await Portoon.create({ modelsDir: dir });
+    try {
+      const path = portrait('13-man-standing-indoor.jpeg');
+      const run = (style: string, background: 'stylize' | 'blur') =>
+        custom.cartoonize(path, { style, background, maxSide: 400, format: 'png' });
+      const own = await run('own-segmenter', 'blur');
+      expect(own.report.models).toContain('my-segmenter');
+      expect(own.report.models).not.toContain('deeplabv3-mnv2-257');
+      const pinned = await run('built-in-segmenter', 'blur');
+      expect(pinned.report.models).toContain('deeplabv3-mnv2-257');
+      expect(pinned.report.models).not.toContain('my-segmenter');
+      // A style that names no segmenter gets the catalogue's, which is now the user's.
+      const cartoon = await run('cartoon', 'blur');
+      expect(cartoon.report.models).toContain('my-segmenter');
+      expect(cartoon.report.models).not.toContain('deeplabv3-mnv2-257');
+      // The same weights under both ids blur the same pixels, and they did blur the backdrop.
+      const ownImage = await loadRgb(own.image);
+      expect(meanAbsDiff(ownImage, await loadRgb(pinned.image))).toBe(0);
+      expect(meanAbsDiff(ownImage, await loadRgb((await run('cartoon', 'stylize')).image))).toBeGreaterThan(1);
+    } finally {
+      await custom.close();
     }
   });
 

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { gaussianBlurPlane } from '../src/core/blur.js';
 import { deltaE, meanLab, rgbToLab } from '../src/core/color.js';
 import { createImage, createPlane, type FloatPlane, type RawImage } from '../src/core/image.js';
-import type { ModelEntry } from '../src/core/models/manifest.js';
 import { celShade, runProceduralFace, watercolor, type ProceduralName } from '../src/core/procedural/index.js';
 import { faceUnit } from '../src/core/procedural/skin.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
@@ -181,11 +180,10 @@ describeWithModels(['retinaface-mnet025', 'yunet-face', 'bisenetv2-faceparsing-4
 
   beforeAll(async () => {
     mkdirSync(OUT_DIR, { recursive: true });
-    const store = new ModelStore(loadCatalogue(), TEST_MODELS_DIR);
-    backend = new OnnxBackend(store);
-    const model = (id: string): ModelEntry => store.entry(id);
+    const catalogue = loadCatalogue();
+    backend = new OnnxBackend(new ModelStore(catalogue, TEST_MODELS_DIR));
     for (const photo of PHOTOS) {
-      const crops = await faceCrops(await loadRgb(portrait(photo)), backend, model);
+      const crops = await faceCrops(await loadRgb(portrait(photo)), backend, catalogue);
       crops.forEach((crop, k) => faces.push({ ...crop, label: `${photo.replace(/\.\w+$/, '')}-${k}`, core: skinCore(crop.skin, 6) }));
     }
     for (const filter of FILTERS) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overallProgress, STAGES } from '../src/core/pipeline.js';
+import { overallProgress, STAGES } from '../src/core/report.js';
 
 describe('overall progress', () => {
   it('rises from 0 to 1 through the stages in the order they run', () => {

@@ -4,23 +4,17 @@ import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { PortoonError, toPortoonError } from '../core/errors.js';
-import { overallProgress, type BackgroundMode, type StyleMix } from '../core/pipeline.js';
-import type { OutputFormat } from '../node/codec.js';
-import { Portoon } from '../node/portoon.js';
-import type { CartoonizeRequest } from '../node/engine.js';
+import { extensionOf, outputFormatOf } from '../core/formats.js';
+import { overallProgress, type StageProgress } from '../core/report.js';
+import type { CartoonizeRequest } from '../core/request.js';
+import { Portoon, readInput } from '../node/portoon.js';
 import { errnoOf, fsError } from './fs-errors.js';
-import { extensionFor, formatFromPath, planJobs, type Job } from './inputs.js';
+import { planJobs, type Job } from './inputs.js';
+import { requestFromFlags, type RequestFlags } from './parse.js';
 
-export interface CartoonizeCliOptions {
-  style: string;
+/** The flags of `portoon <inputs…>` as commander hands them over (request flags still as text). */
+export interface CartoonizeCliOptions extends RequestFlags {
   out?: string;
-  strength?: number;
-  mix?: StyleMix;
-  maxSide?: number;
-  background?: BackgroundMode;
-  format?: OutputFormat;
-  quality?: number;
-  detector?: 'both' | 'retinaface' | 'yunet';
   json?: boolean;
   quiet?: boolean;
   /** Replace outputs that already exist (default: a batch skips them, a single image is refused). */
@@ -33,8 +27,10 @@ export interface CartoonizeCliOptions {
 
 /** @returns the process exit code. */
 export async function runCartoonize(inputs: readonly string[], options: CartoonizeCliOptions): Promise<number> {
-  const outputExt = (input: string): string => extensionFor(options.format ?? formatFromPath(input) ?? 'png');
-  const { jobs, batch, folder } = planJobs(inputs, options.out, options.style, outputExt);
+  // The request is checked first: a bad flag is reported before any file is looked at.
+  const request = requestFromFlags(options);
+  const outputExt = (input: string): string => `.${extensionOf(request.format ?? outputFormatOf(input) ?? 'png')}`;
+  const { jobs, batch, folder } = planJobs(inputs, options.out, request.style, outputExt);
   // A single image whose output exists is refused before any work; a batch skips such files one by one.
   if (!batch && !options.overwrite && existsSync(jobs[0]!.output)) throw outputExists(jobs[0]!.output);
   const portoon = await Portoon.create({
@@ -43,19 +39,10 @@ export async function runCartoonize(inputs: readonly string[], options: Cartooni
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.device !== undefined ? { device: options.device } : {}),
   });
-  const request: CartoonizeRequest = {
-    style: options.style,
-    strength: options.strength,
-    mix: options.mix,
-    maxSide: options.maxSide,
-    background: options.background,
-    quality: options.quality,
-    detector: options.detector,
-  };
   const showProgress = !options.quiet && process.stderr.isTTY === true;
   try {
-    // Fail fast on a bad style, option or missing model before touching any file.
-    portoon.modelsFor(request);
+    // Fail fast on an unknown style or a missing model before touching any file.
+    portoon.check(request);
     return batch
       ? await runBatch(portoon, jobs, folder!, request, options, showProgress)
       : await runSingle(portoon, jobs[0]!, request, options, showProgress);
@@ -78,10 +65,11 @@ async function processJob(
   job: Job,
   request: CartoonizeRequest,
   options: CartoonizeCliOptions,
-  onProgress?: Parameters<Portoon['cartoonize']>[1]['onProgress'],
+  onProgress?: (progress: StageProgress) => void,
 ): Promise<Record<string, unknown> | undefined> {
-  const format = options.format ?? formatFromPath(job.output) ?? 'png';
-  const { image, report } = await portoon.cartoonize(job.input, { ...request, format, ...(onProgress ? { onProgress } : {}) });
+  // Without --format, the output's name says it (its extension was chosen from the input's otherwise).
+  const format = request.format ?? outputFormatOf(job.output) ?? 'png';
+  const { image, report } = await portoon.run(await readInput(job.input), { ...request, format }, { onProgress });
   if (!(await writeAtomically(job.output, image, options.overwrite ?? false))) return undefined;
   return { input: job.input, output: job.output, ...report };
 }

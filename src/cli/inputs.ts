@@ -2,26 +2,14 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { PortoonError } from '../core/errors.js';
-import type { OutputFormat } from '../node/codec.js';
+import { ACCEPTED_EXTENSIONS } from '../core/formats.js';
 import { errnoOf, fsError } from './fs-errors.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif']);
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(ACCEPTED_EXTENSIONS.map((ext) => `.${ext}`));
 
 export interface Job {
   input: string;
   output: string;
-}
-
-const EXTENSION: Record<OutputFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
-
-export function extensionFor(format: OutputFormat): string {
-  return EXTENSION[format];
-}
-
-/** Output format implied by a file name's extension, if any. */
-export function formatFromPath(path: string): OutputFormat | undefined {
-  const ext = extname(path).toLowerCase();
-  return ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : ext === '.webp' ? 'webp' : undefined;
 }
 
 /**

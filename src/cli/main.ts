@@ -9,7 +9,7 @@ import { PortoonError, toPortoonError } from '../core/errors.js';
 import { VERSION } from '../node/version.js';
 import { runCartoonize, type CartoonizeCliOptions } from './cartoonize-command.js';
 import { runModelsList, runModelsPull, runModelsVerify, type PullCliOptions } from './models-command.js';
-import { intParser, listWords, mixParser, parseBackground, parseDetector, parseDevice, parseFormat, unitParser } from './parse.js';
+import { intParser, listWords, lowerCase, parseDevice, splitMix } from './parse.js';
 import { addServeCommand } from './serve-command.js';
 import { runStyles } from './styles-command.js';
 import { applyUsageErrors, toUsageError } from './usage-errors.js';
@@ -31,26 +31,18 @@ function buildProgram(setExit: (code: number) => void): Command {
       '-o, --out <path>',
       'output file (one input) or folder (several inputs); default <name>-<style>.<ext> here, or ./portoon-out for batches',
     )
-    .option(
-      '--strength <0..1>',
-      "how much of the style to apply (0 = original photo); default: the style's default",
-      unitParser('--strength'),
-    )
-    .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3', mixParser('--mix'))
-    .option(
-      '--max-side <px>',
-      'shrink the input so its long side is at most this, 16 or more (default: full size)',
-      intParser('--max-side', 16),
-    )
+    .option('--strength <0..1>', "how much of the style to apply (0 = original photo); default: the style's default")
+    .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3 (weight default 0.5)', splitMix)
+    .option('--max-side <px>', 'shrink the input so its long side is at most this, 16 or more (default: full size)')
     .addOption(
       new Option(
         '--background <mode>',
         'stylize (everything) | keep (original outside the faces) | blur (backdrop behind people out of focus)',
-      ).argParser(parseBackground),
+      ).argParser(lowerCase),
     )
-    .option('--format <fmt>', "output format png | jpeg | webp (default: from the output name, else the input's)", parseFormat)
-    .option('--quality <1..100>', 'JPEG/WebP quality (default 90)', intParser('--quality', 1, 100))
-    .addOption(new Option('--detector <which>', 'face detector: both | retinaface | yunet').argParser(parseDetector))
+    .option('--format <fmt>', "output format png | jpeg | webp (default: from the output name, else the input's)", lowerCase)
+    .option('--quality <1..100>', 'JPEG/WebP quality (default 90)')
+    .addOption(new Option('--detector <which>', 'face detector: both | retinaface | yunet').argParser(lowerCase))
     .option('--json', 'print the report of each image as one JSON line on stdout')
     .option('-q, --quiet', 'no progress bar or summary')
     .option('--overwrite', 'replace outputs that exist (default: a batch skips them, a single image is refused)')

@@ -1,12 +1,14 @@
 /**
- * Option parsers for the CLI. Each is made for one flag, so a bad value fails with an E_BAD_OPTION
- * that names the flag, what it expects and what arrived. Commander passes a PortoonError thrown by a
- * parser through unchanged, so these reach the user in the same `portoon: <message> [<code>]` line
- * as every other error.
+ * Option parsers for the CLI. The request's own flags (--strength, --format …) are only decoded here
+ * (split, trimmed, lower-cased); their values are checked by the one request schema, with the flag
+ * named in the message (`requestFromFlags`). The engine's flags (--workers, --threads, --device) are
+ * checked here. Commander passes a PortoonError thrown by a parser through unchanged, so every
+ * mistake reaches the user in the same `portoon: <message> [<code>]` line.
  */
 import { PortoonError } from '../core/errors.js';
-import { BACKGROUND_MODES, type BackgroundMode, type StyleMix } from '../core/pipeline.js';
-import { OUTPUT_FORMATS, type OutputFormat } from '../node/codec.js';
+import { decodeTextFields, listWords, parseCartoonizeRequest, type CartoonizeRequest } from '../core/request.js';
+
+export { listWords };
 
 /** `Expected <what> for <flag> but received <value>`. */
 export function expectedError(what: string, flag: string, value: string): PortoonError {
@@ -14,66 +16,67 @@ export function expectedError(what: string, flag: string, value: string): Portoo
   return new PortoonError('E_BAD_OPTION', `Expected ${what} for ${flag} but received ${received}`, { details: { option: flag, value } });
 }
 
-/** "a, b or c" */
-export function listWords(words: readonly string[]): string {
-  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)!}`;
-}
-
-function unitValue(value: string): number | undefined {
-  const n = Number(value);
-  return value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1 ? undefined : n;
-}
-
-/** A number in [0, 1]. */
-export function unitParser(flag: string): (value: string) => number {
-  return (value) => {
-    const n = unitValue(value);
-    if (n === undefined) throw expectedError('a number between 0 and 1', flag, value);
-    return n;
-  };
-}
-
-/** A whole number in [min, max]. */
-export function intParser(flag: string, min: number, max?: number): (value: string) => number {
-  const what =
-    max !== undefined
-      ? `a whole number between ${min} and ${max}`
-      : min === 1
-        ? 'a positive whole number'
-        : `a whole number of at least ${min}`;
+/** A whole number of at least `min`. */
+export function intParser(flag: string, min: number): (value: string) => number {
+  const what = min === 1 ? 'a positive whole number' : `a whole number of at least ${min}`;
   return (value) => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || (max !== undefined && n > max)) throw expectedError(what, flag, value);
+    if (!/^\d+$/.test(value.trim()) || n < min) throw expectedError(what, flag, value);
     return n;
   };
 }
 
-/** One of a fixed list of words (`aliases` maps extra spellings onto them). */
-export function choiceParser<T extends string>(
-  flag: string,
-  choices: readonly T[],
-  aliases: Readonly<Record<string, T>> = {},
-): (value: string) => T {
+/** One of a fixed list of words. */
+export function choiceParser<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
   return (value) => {
     const v = value.trim().toLowerCase();
-    const found = (choices as readonly string[]).includes(v) ? (v as T) : aliases[v];
-    if (found === undefined) throw expectedError(listWords(choices), flag, value);
-    return found;
+    if (!(choices as readonly string[]).includes(v)) throw expectedError(listWords(choices), flag, value);
+    return v as T;
   };
 }
 
-/** `<style>` or `<style>:<weight>`, the weight in [0, 1] (default 0.5). */
-export function mixParser(flag: string): (value: string) => StyleMix {
-  return (value) => {
-    const match = /^([a-z0-9][a-z0-9-]*)(?::(.*))?$/.exec(value.trim());
-    const weight = match?.[2] === undefined ? 0.5 : unitValue(match[2]);
-    if (!match || weight === undefined)
-      throw expectedError('<style>:<weight> with a weight between 0 and 1 (e.g. sketch:0.3)', flag, value);
-    return { style: match[1]!, weight };
-  };
+/** Words are matched without regard to case or surrounding blanks (`--format JPG`). */
+export const lowerCase = (value: string): string => value.trim().toLowerCase();
+
+/** `<style>` or `<style>:<weight>`: split here, both parts checked by the request schema. */
+export function splitMix(value: string): { mix: string; mixWeight?: string } {
+  const colon = value.lastIndexOf(':');
+  return colon < 0 ? { mix: value.trim() } : { mix: value.slice(0, colon).trim(), mixWeight: value.slice(colon + 1) };
 }
 
-export const parseBackground = choiceParser<BackgroundMode>('--background', BACKGROUND_MODES);
-export const parseFormat = choiceParser<OutputFormat>('--format', OUTPUT_FORMATS, { jpg: 'jpeg' });
-export const parseDetector = choiceParser('--detector', ['both', 'retinaface', 'yunet'] as const);
 export const parseDevice = choiceParser('--device', ['cpu', 'cuda'] as const);
+
+/** The flags that set request fields, as the CLI's user knows them. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  style: '--style',
+  strength: '--strength',
+  mix: '--mix',
+  mixWeight: 'the weight of --mix (e.g. sketch:0.3)',
+  maxSide: '--max-side',
+  background: '--background',
+  detector: '--detector',
+  format: '--format',
+  quality: '--quality',
+};
+
+export interface RequestFlags {
+  style: string;
+  strength?: string | undefined;
+  mix?: { mix: string; mixWeight?: string } | undefined;
+  maxSide?: string | undefined;
+  background?: string | undefined;
+  detector?: string | undefined;
+  format?: string | undefined;
+  quality?: string | undefined;
+}
+
+/**
+ * The request the flags ask for, checked by the request schema.
+ * @throws PortoonError E_BAD_OPTION naming the flag, e.g. `Expected a number between 0 and 1 for --strength but received 2`.
+ */
+export function requestFromFlags(flags: RequestFlags): CartoonizeRequest {
+  const { style, strength, mix, maxSide, background, detector, format, quality } = flags;
+  const given = { style, strength, ...mix, maxSide, background, detector, format, quality };
+  const fields = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+  return parseCartoonizeRequest(decodeTextFields(fields), { nameOf: (field) => FLAG_OF[field] ?? field });
+}

@@ -1,13 +1,13 @@
 /** `portoon styles`: what styles exist, whether they are ready, and under which licences. */
 import { loadCatalogue } from '../node/load-catalogue.js';
 import { defaultModelsDir, installHint, ModelStore } from '../node/model-store.js';
-import { describeStyles } from '../node/style-info.js';
+import { describeStyles } from '../core/style-info.js';
 
 export function runStyles(options: { json?: boolean; modelsDir?: string }): number {
   const dir = options.modelsDir ?? defaultModelsDir();
   const catalogue = loadCatalogue(dir);
   const store = new ModelStore(catalogue, dir);
-  const styles = describeStyles(catalogue, store);
+  const styles = describeStyles(catalogue, (id) => store.isInstalled(id));
   if (options.json) {
     process.stdout.write(`${JSON.stringify(styles)}\n`);
     return 0;

@@ -6,11 +6,9 @@
  */
 import { ERROR_TABLE } from './errors.js';
 
-type ErrorTable = Readonly<
-  Record<string, { readonly status: number; readonly exit: number; readonly retry: boolean; readonly summary: string }>
->;
+type ErrorTable = Readonly<Record<string, { readonly status: number; readonly exit: number; readonly summary: string }>>;
 
-const HEADER = ['code', 'HTTP status', 'CLI exit', 'retry can help', 'meaning'] as const;
+const HEADER = ['code', 'HTTP status', 'CLI exit', 'meaning'] as const;
 
 /** A pipe would end the cell early; backslash-escaping it is how GitHub Markdown and Prettier keep it. */
 function cell(text: string): string {
@@ -22,13 +20,7 @@ function cell(text: string): string {
  * generated file passes `prettier --check` as it is written.
  */
 export function errorTableMarkdown(table: ErrorTable = ERROR_TABLE): string {
-  const rows = Object.entries(table).map(([code, entry]) => [
-    `\`${code}\``,
-    String(entry.status),
-    String(entry.exit),
-    entry.retry ? 'yes' : 'no',
-    cell(entry.summary),
-  ]);
+  const rows = Object.entries(table).map(([code, entry]) => [`\`${code}\``, String(entry.status), String(entry.exit), cell(entry.summary)]);
   const widths = HEADER.map((title, column) => Math.max(3, title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]): string => `| ${cells.map((text, column) => text.padEnd(widths[column]!)).join(' | ')} |`;
   return [line(HEADER), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');

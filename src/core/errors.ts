@@ -1,38 +1,38 @@
 /**
  * Every error Portoon reports comes from this one table: a stable code, the HTTP status the service
- * answers with, the exit code the CLI ends with, and whether retrying can help. The `docs/errors.md`
- * reference is kept in sync with it by a test.
+ * answers with, the exit code the CLI ends with, and what it means. The `docs/errors.md` reference is
+ * kept in sync with it by a test.
  */
 export const ERROR_TABLE = {
-  E_BAD_OPTION: { status: 400, exit: 2, retry: false, summary: 'An option or parameter has an invalid value.' },
-  E_UNKNOWN_STYLE: { status: 400, exit: 2, retry: false, summary: 'The requested style does not exist.' },
-  E_BAD_REQUEST: { status: 400, exit: 2, retry: false, summary: 'The request is malformed: broken HTTP or multipart/form-data framing.' },
-  E_EMPTY_INPUT: { status: 415, exit: 3, retry: false, summary: 'The input is empty (zero bytes).' },
-  E_UNSUPPORTED_FORMAT: { status: 415, exit: 3, retry: false, summary: 'The input is not an image in a supported format.' },
-  E_FILE_TOO_LARGE: { status: 413, exit: 3, retry: false, summary: 'The input file is larger than the allowed size.' },
-  E_IMAGE_TOO_LARGE: { status: 422, exit: 3, retry: false, summary: 'The image has more pixels than the pixel limit.' },
-  E_DECODE_FAILED: { status: 422, exit: 3, retry: false, summary: 'The image is damaged or truncated and cannot be decoded.' },
-  E_INPUT_NOT_FOUND: { status: 400, exit: 3, retry: false, summary: 'An input file or folder does not exist or cannot be read.' },
-  E_MODEL_MISSING: { status: 503, exit: 1, retry: false, summary: 'A model the style needs is not installed.' },
-  E_MODEL_CORRUPT: { status: 500, exit: 1, retry: false, summary: 'An installed model file does not match its sha256.' },
-  E_MODEL_SOURCE: { status: 500, exit: 1, retry: true, summary: 'Models cannot be fetched: no mirror configured, or the mirror failed.' },
-  E_BAD_MANIFEST: { status: 500, exit: 1, retry: false, summary: 'A model or style manifest file is invalid.' },
-  E_INFERENCE_FAILED: { status: 500, exit: 1, retry: true, summary: 'The neural network runtime failed on this input.' },
-  E_OUTPUT_FAILED: { status: 500, exit: 1, retry: false, summary: 'The result could not be written.' },
-  E_OUTPUT_EXISTS: { status: 409, exit: 2, retry: false, summary: 'The output file exists and replacing it was not allowed.' },
-  E_QUEUE_FULL: { status: 503, exit: 1, retry: true, summary: 'Too many images are waiting to be processed; try again shortly.' },
-  E_CLOSED: { status: 503, exit: 1, retry: true, summary: 'The engine was closed while work was pending.' },
-  E_UNAUTHORIZED: { status: 401, exit: 2, retry: false, summary: 'The request needs a valid API key.' },
-  E_NOT_FOUND: { status: 404, exit: 2, retry: false, summary: 'No such route or resource.' },
-  E_JOB_NOT_FOUND: { status: 404, exit: 2, retry: false, summary: 'The job does not exist or its result has expired.' },
-  E_JOB_NOT_READY: { status: 409, exit: 1, retry: true, summary: 'The job has not finished yet.' },
-  E_RATE_LIMITED: { status: 429, exit: 1, retry: true, summary: 'Too many requests from this client; slow down.' },
-  E_HEADERS_TOO_LARGE: { status: 431, exit: 2, retry: false, summary: 'The request headers are larger than the server accepts.' },
-  E_REQUEST_TIMEOUT: { status: 408, exit: 1, retry: true, summary: 'The request did not arrive completely within the time limit.' },
-  E_TIMEOUT: { status: 504, exit: 1, retry: true, summary: 'Processing took longer than the time limit.' },
-  E_NOT_READY: { status: 503, exit: 1, retry: true, summary: 'The service is still starting (loading models).' },
-  E_INTERNAL: { status: 500, exit: 1, retry: false, summary: 'An unexpected internal error.' },
-} as const satisfies Record<string, { status: number; exit: 1 | 2 | 3; retry: boolean; summary: string }>;
+  E_BAD_OPTION: { status: 400, exit: 2, summary: 'An option or parameter has an invalid value.' },
+  E_UNKNOWN_STYLE: { status: 400, exit: 2, summary: 'The requested style does not exist.' },
+  E_BAD_REQUEST: { status: 400, exit: 2, summary: 'The request is malformed: broken HTTP or multipart/form-data framing.' },
+  E_EMPTY_INPUT: { status: 415, exit: 3, summary: 'The input is empty (zero bytes).' },
+  E_UNSUPPORTED_FORMAT: { status: 415, exit: 3, summary: 'The input is not an image in a supported format.' },
+  E_FILE_TOO_LARGE: { status: 413, exit: 3, summary: 'The input file is larger than the allowed size.' },
+  E_IMAGE_TOO_LARGE: { status: 422, exit: 3, summary: 'The image has more pixels than the pixel limit.' },
+  E_DECODE_FAILED: { status: 422, exit: 3, summary: 'The image is damaged or truncated and cannot be decoded.' },
+  E_INPUT_NOT_FOUND: { status: 400, exit: 3, summary: 'An input file or folder does not exist or cannot be read.' },
+  E_MODEL_MISSING: { status: 503, exit: 1, summary: 'A model the style needs is not installed.' },
+  E_MODEL_CORRUPT: { status: 500, exit: 1, summary: 'An installed model file does not match its sha256.' },
+  E_MODEL_SOURCE: { status: 500, exit: 1, summary: 'Models cannot be fetched: no mirror configured, or the mirror failed.' },
+  E_BAD_MANIFEST: { status: 500, exit: 1, summary: 'A model or style manifest file is invalid.' },
+  E_INFERENCE_FAILED: { status: 500, exit: 1, summary: 'The neural network runtime failed on this input.' },
+  E_OUTPUT_FAILED: { status: 500, exit: 1, summary: 'The result could not be written.' },
+  E_OUTPUT_EXISTS: { status: 409, exit: 2, summary: 'The output file exists and replacing it was not allowed.' },
+  E_QUEUE_FULL: { status: 503, exit: 1, summary: 'Too many images are waiting to be processed; try again shortly.' },
+  E_CLOSED: { status: 503, exit: 1, summary: 'The engine was closed while work was pending.' },
+  E_UNAUTHORIZED: { status: 401, exit: 2, summary: 'The request needs a valid API key.' },
+  E_NOT_FOUND: { status: 404, exit: 2, summary: 'No such route or resource.' },
+  E_JOB_NOT_FOUND: { status: 404, exit: 2, summary: 'The job does not exist or its result has expired.' },
+  E_JOB_NOT_READY: { status: 409, exit: 1, summary: 'The job has not finished yet.' },
+  E_RATE_LIMITED: { status: 429, exit: 1, summary: 'Too many requests from this client; slow down.' },
+  E_HEADERS_TOO_LARGE: { status: 431, exit: 2, summary: 'The request headers are larger than the server accepts.' },
+  E_REQUEST_TIMEOUT: { status: 408, exit: 1, summary: 'The request did not arrive completely within the time limit.' },
+  E_TIMEOUT: { status: 504, exit: 1, summary: 'Processing took longer than the time limit.' },
+  E_NOT_READY: { status: 503, exit: 1, summary: 'The service is still starting (loading models).' },
+  E_INTERNAL: { status: 500, exit: 1, summary: 'An unexpected internal error.' },
+} as const satisfies Record<string, { status: number; exit: 1 | 2 | 3; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
 

@@ -9,16 +9,15 @@ import { createPlane, type FloatPlane, type RawImage } from './image.js';
 import type { InferenceBackend } from './inference.js';
 import type { ModelEntry } from './models/manifest.js';
 import { resizeImage } from './resize.js';
-import { imageToTensor } from './tensor.js';
+import { fixedInputSize, imageToTensor } from './tensor.js';
 
-export const PERSON_SEGMENTATION_MODEL = 'deeplabv3-mnv2-257';
-/** PASCAL VOC class index of "person" in the DeepLab output. */
+/** PASCAL VOC class index of "person" in the output of a `person-segmenter`. */
 const PERSON_CLASS = 15;
 
-export async function personMask(image: RawImage, backend: InferenceBackend, model: (id: string) => ModelEntry): Promise<FloatPlane> {
-  const entry = model(PERSON_SEGMENTATION_MODEL);
-  const [w, h] = entry.input.fixedSize ?? [257, 257];
-  // The network only takes a fixed square; squeezing the photo into it is harmless here because
+/** Where the people are in `image`, by the segmentation model `entry` (a `person-segmenter`). */
+export async function personMask(image: RawImage, backend: InferenceBackend, entry: ModelEntry): Promise<FloatPlane> {
+  const [w, h] = fixedInputSize(entry);
+  // The network only takes its fixed size; squeezing the photo into it is harmless here because
   // only the coarse mask comes back, and it is stretched back to the photo's own proportions.
   const outputs = await backend.run(entry.id, { [entry.input.name]: imageToTensor(resizeImage(image, w, h), entry.input) });
   const logits = outputs[entry.output?.name ?? ''] ?? Object.values(outputs)[0];
@@ -41,7 +40,8 @@ export async function personMask(image: RawImage, backend: InferenceBackend, mod
     small.data[i] = isPerson;
   }
   const mask = resizePlane(small, image.width, image.height);
-  // Feather the coarse 257-px outline so the focus falls off instead of cutting.
+  // Feather the coarse outline (the network's few hundred pixels stretched over the photo) so the
+  // focus falls off instead of cutting.
   return gaussianBlurPlane(mask, Math.max(2, Math.max(image.width, image.height) * 0.006));
 }
 

@@ -59,6 +59,30 @@ export function tensorToImage(tensor: TensorData, entry: ModelEntry): RawImage {
   return out;
 }
 
+/** Extends an image to the right and bottom with black, for size multiples. */
+export function padBlack(image: RawImage, right: number, bottom: number): RawImage {
+  if (right === 0 && bottom === 0) return image;
+  const { width, height, channels } = image;
+  const out = createImage(width + right, height + bottom, channels);
+  const row = width * channels;
+  for (let y = 0; y < height; y++) out.data.set(image.data.subarray(y * row, (y + 1) * row), y * out.width * channels);
+  return out;
+}
+
+/**
+ * The one [width, height] a fixed-size model takes (the manifest guarantees it for the roles that
+ * need it).
+ * @throws PortoonError E_BAD_MANIFEST for an entry without `input.fixedSize`.
+ */
+export function fixedInputSize(entry: ModelEntry): readonly [number, number] {
+  const size = entry.input.fixedSize;
+  if (!size)
+    throw new PortoonError('E_BAD_MANIFEST', `Model ${entry.id} needs input.fixedSize in its manifest entry`, {
+      details: { model: entry.id },
+    });
+  return size;
+}
+
 /** Extends an image to the right and bottom by mirroring (no edge pixel repeated), for size multiples. */
 export function padReflect(image: RawImage, right: number, bottom: number): RawImage {
   if (right === 0 && bottom === 0) return image;

@@ -7,10 +7,8 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { PortoonError } from '../core/errors.js';
+import { ACCEPTED_LABELS, type OutputFormat } from '../core/formats.js';
 import type { RawImage } from '../core/image.js';
-
-export const OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Default pixel limit: 50 megapixels (e.g. 8660x5773). sharp's own default is 268 MP. */
 export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;
@@ -46,7 +44,7 @@ export interface ImageProbe {
 export const INPUT_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
-const NOT_AN_IMAGE = 'The input is not an image in a supported format (JPEG, PNG, WebP, AVIF, TIFF, GIF, HEIC)';
+const NOT_AN_IMAGE = `The input is not an image in a supported format (${ACCEPTED_LABELS})`;
 
 /** ISO-BMFF major brands of HEIF/HEIC and AVIF stills and sequences: the list libvips's heifload accepts. */
 const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs', 'mif1', 'msf1', 'avif', 'avis']);
@@ -91,15 +89,12 @@ export async function probeImage(bytes: Uint8Array, options: Pick<DecodeOptions,
   const maxPixels = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning' }).metadata();
+    // The header's size is held against the limit below rather than by sharp (limitInputPixels):
+    // sharp's refusal names no size, which tells the user how far to shrink the photo, and is an
+    // Error told apart from damage only by its message text. Reading a header decodes no pixel.
+    meta = await sharp(bytes, { limitInputPixels: false, failOn: 'warning' }).metadata();
   } catch (error) {
-    if (!isPixelLimitError(error)) throw damaged(format, error);
-    // sharp refuses an over-limit header without giving its size; the size tells the user how far to
-    // shrink the photo. This reads the same header again (no pixel is decoded) and nothing more.
-    const size = await sharp(bytes, { limitInputPixels: false })
-      .metadata()
-      .catch(() => undefined);
-    throw tooLarge(size?.width ?? 0, size?.height ?? 0, maxPixels, error);
+    throw damaged(format, error);
   }
   // The loader libvips chose must be the one the first bytes name: a file that starts like a JPEG but
   // is taken by another loader is not read at all.
@@ -126,6 +121,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
     // 2000x2000 over 256-px data ("premature end of data segment" is only a warning), which then runs
     // the whole pipeline at 4 MP on grey filler; the header alone cannot tell, and a full decode in
     // the probe would cost a decode per upload on the service's thread pool, so it fails here, fast.
+    // The probe has held the header's size against the limit; libvips holds the decoder to it too, so
+    // a file that reads larger here than in its header is refused, as damaged.
     let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'warning', pages: 1 }).rotate();
     if (options.maxSide !== undefined && Math.max(originalWidth, originalHeight) > options.maxSide) {
       pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside', withoutEnlargement: true });
@@ -144,8 +141,6 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}
       throw new PortoonError('E_DECODE_FAILED', `Unexpected ${info.channels}-channel image after conversion to sRGB`);
     return { image: { width: info.width, height: info.height, channels: 3, data: pixels }, format, originalWidth, originalHeight };
   } catch (error) {
-    if (error instanceof PortoonError) throw error;
-    if (isPixelLimitError(error)) throw tooLarge(originalWidth, originalHeight, maxPixels, error);
     throw damaged(meta.format, error);
   }
 }
@@ -163,20 +158,13 @@ function splitAlpha(rgba: Uint8Array, width: number, height: number): { rgb: Raw
   return { rgb: { width, height, channels: 3, data: rgb }, alpha };
 }
 
-function isPixelLimitError(error: unknown): boolean {
-  return error instanceof Error && /pixel limit/i.test(error.message);
-}
-
-function tooLarge(width: number, height: number, maxPixels: number, cause?: unknown): PortoonError {
-  const limit = `the limit of ${(maxPixels / 1e6).toFixed(1)} MP`;
-  const size =
-    width > 0 && height > 0
-      ? `The image is ${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP), more than ${limit}`
-      : `The image has more pixels than ${limit}`;
-  return new PortoonError('E_IMAGE_TOO_LARGE', `${size}. Resize it first or raise the pixel limit.`, {
-    cause,
-    details: { width, height, maxPixels },
-  });
+function tooLarge(width: number, height: number, maxPixels: number): PortoonError {
+  const size = `${width}x${height} (${((width * height) / 1e6).toFixed(1)} MP)`;
+  return new PortoonError(
+    'E_IMAGE_TOO_LARGE',
+    `The image is ${size}, more than the limit of ${(maxPixels / 1e6).toFixed(1)} MP. Resize it first or raise the pixel limit.`,
+    { details: { width, height, maxPixels } },
+  );
 }
 
 /**
@@ -236,8 +224,4 @@ export function defaultOutputFormat(inputFormat: string): OutputFormat {
   if (inputFormat === 'jpeg' || inputFormat === 'jpg') return 'jpeg';
   if (inputFormat === 'webp') return 'webp';
   return 'png';
-}
-
-export function isOutputFormat(value: unknown): value is OutputFormat {
-  return typeof value === 'string' && (OUTPUT_FORMATS as readonly string[]).includes(value);
 }

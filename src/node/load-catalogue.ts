@@ -27,8 +27,22 @@ function readManifest(path: string): ManifestSource {
 }
 
 /**
- * @param modelsDir the user's models folder; its `*.portoon.json` files add models and styles.
- * @throws PortoonError E_BAD_MANIFEST naming the file and field of the first problem.
+ * Reads the catalogue: the built-in models and styles (`catalogue/models.json` and
+ * `catalogue/styles.json` in the package), plus every `*.portoon.json` manifest directly in
+ * `modelsDir` (not in subfolders), read in file-name order. A manifest adds models and styles; it
+ * cannot redefine an id that already exists. Reads files only: whether the models are installed is
+ * the `ModelStore`'s business.
+ * @param modelsDir the user's models folder. Default: none, only the built-in catalogue is read (pass
+ *   `defaultModelsDir()` to include the user's manifests as `Portoon.create` does). A folder that does
+ *   not exist adds nothing.
+ * @throws PortoonError E_BAD_MANIFEST naming the file and field of the first problem: a file that
+ *   cannot be read or is not valid JSON, a field with a wrong value, an id defined twice, a style
+ *   naming a model no manifest defines, or procedural parameters the filter does not take.
+ * @example
+ * import { defaultModelsDir, loadCatalogue } from 'portoon';
+ *
+ * const catalogue = loadCatalogue(defaultModelsDir());
+ * console.log(catalogue.styles.map((style) => style.id)); // ['anime', 'cartoon', 'sketch', …]
  */
 export function loadCatalogue(modelsDir?: string): Catalogue {
   const sources = ['models.json', 'styles.json'].map((name) => readManifest(join(BUILTIN_CATALOGUE_DIR, name)));

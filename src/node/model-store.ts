@@ -16,14 +16,30 @@ import type { Catalogue } from '../core/models/catalogue.js';
 import type { ModelEntry } from '../core/models/manifest.js';
 import type { ModelResolver } from './onnx-backend.js';
 
-/** The models folder: `PORTOON_MODELS`, else `models` in the per-user cache folder. */
+/**
+ * The models folder Portoon uses when none is given: `PORTOON_MODELS` when it is set and not empty,
+ * else `models` in the per-user cache folder: `~/.cache/portoon/models` on Linux (under
+ * `XDG_CACHE_HOME` when set), `~/Library/Caches/portoon/models` on macOS,
+ * `%LOCALAPPDATA%\portoon\Cache\models` on Windows. The folder is not created or checked here.
+ * @param env where `PORTOON_MODELS` is read. Default: `process.env` (the cache folder always comes
+ *   from the process's own environment).
+ * @example
+ * defaultModelsDir(); // '/home/ada/.cache/portoon/models'
+ * defaultModelsDir({ PORTOON_MODELS: '/srv/models' }); // '/srv/models'
+ */
 export function defaultModelsDir(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.PORTOON_MODELS;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   return join(envPaths('portoon', { suffix: '' }).cache, 'models');
 }
 
-/** The mirror configured in the environment (`PORTOON_MODEL_MIRROR`), if any. */
+/**
+ * The model source configured in the environment: `PORTOON_MODEL_MIRROR` (a mirror folder or an
+ * http(s) base URL), or undefined when it is unset or empty. Pass it as `from` to `ModelStore.pull`.
+ * @param env the environment to read. Default: `process.env`.
+ * @example
+ * await store.pull(store.defaultIds(), { from: defaultModelSource() });
+ */
 export function defaultModelSource(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const value = env.PORTOON_MODEL_MIRROR;
   return value === undefined || value === '' ? undefined : value;
@@ -85,29 +101,69 @@ export interface PullResult {
   path: string;
 }
 
+/**
+ * The installed models: one folder holding the `.onnx` files the catalogue lists, under the file
+ * names it gives. Reads (`status`, `isInstalled`) look at the folder only; `verify` also checks size
+ * and sha256; `pull` installs from a mirror so that only a file with the right sha256 ever lands
+ * under a model's name.
+ * @example
+ * import { loadCatalogue, ModelStore, defaultModelSource } from 'portoon';
+ *
+ * const store = new ModelStore(loadCatalogue());
+ * await store.pull(store.defaultIds(), {
+ *   from: defaultModelSource() ?? 'https://models.example.com/portoon/',
+ *   onProgress: ({ model, received, total }) => console.log(model, Math.round((100 * received) / total), '%'),
+ * });
+ * for (const result of await store.verifyAll()) if (!result.ok) console.log(result.entry.id, result.problem);
+ */
 export class ModelStore implements ModelResolver {
+  /** The models folder. */
   readonly dir: string;
   readonly #catalogue: Catalogue;
   // sha256 checks cost ~10 ms per model; remember files that passed, keyed by size and mtime.
   readonly #verified = new Map<string, string>();
 
+  /**
+   * Nothing is read or created until a method needs it: the folder may not exist yet (`pull`
+   * creates it).
+   * @param catalogue the models that can be installed (`loadCatalogue(dir)` for the built-in ones and
+   *   the folder's own manifests).
+   * @param dir the models folder. Default: `defaultModelsDir()`.
+   */
   constructor(catalogue: Catalogue, dir: string = defaultModelsDir()) {
     this.#catalogue = catalogue;
     this.dir = dir;
   }
 
+  /**
+   * A model's catalogue entry (file name, size, sha256, licence, input and output description).
+   * @throws PortoonError E_BAD_OPTION for an id the catalogue does not list (the message names the known ones).
+   */
   entry(modelId: string): ModelEntry {
     return this.#catalogue.model(modelId);
   }
 
+  /**
+   * Where the model's file is, or would be once installed (whether or not it exists).
+   * @throws PortoonError E_BAD_OPTION for an unknown id.
+   */
   pathOf(modelId: string): string {
     return join(this.dir, this.entry(modelId).file);
   }
 
+  /**
+   * Whether the model is catalogued and its file exists. Cheap (no hashing, size not checked) and
+   * never throws: an unknown id is simply not installed. Use `verify` to know that the file is intact.
+   */
   isInstalled(modelId: string): boolean {
     return this.#catalogue.hasModel(modelId) && existsSync(this.pathOf(modelId));
   }
 
+  /**
+   * Every catalogued model with its path and state: `installed` (the file has the catalogue's size),
+   * `wrong-size` (a file is there, but not the right one: partly copied or another version) or
+   * `missing`. Checks sizes only; `verifyAll` hashes the files.
+   */
   status(): ModelStatus[] {
     return this.#catalogue.models.map((entry) => {
       const path = join(this.dir, entry.file);
@@ -121,6 +177,12 @@ export class ModelStore implements ModelResolver {
     });
   }
 
+  /**
+   * The model's path once its file is verified (size and sha256; a file that passed is not hashed
+   * again until its size or modification time changes). The inference backend opens models this way.
+   * @throws PortoonError E_MODEL_MISSING when the file is absent, E_MODEL_CORRUPT when its size or
+   *   sha256 is wrong (both messages give the command that installs it), E_BAD_OPTION for an unknown id.
+   */
   async verifiedPath(modelId: string): Promise<string> {
     const result = await this.verify(modelId);
     if (result.ok) return result.path;
@@ -138,7 +200,15 @@ export class ModelStore implements ModelResolver {
     );
   }
 
-  /** Checks one installed model against its catalogue size and sha256. */
+  /**
+   * Checks one model's file against its catalogue size and sha256. A missing or damaged file is a
+   * result with `ok: false` and the `problem` (`missing`, the wrong size, or the sha256 found), not an
+   * error.
+   * @throws PortoonError E_BAD_OPTION for an unknown id.
+   * @example
+   * const { ok, problem } = await store.verify('animeganv3-hayao36');
+   * if (!ok) console.log(problem); // 'missing', 'size 1024 bytes, expected 4000000', 'sha256 …, expected …'
+   */
   async verify(modelId: string): Promise<VerifyResult> {
     const entry = this.entry(modelId);
     const path = join(this.dir, entry.file);
@@ -161,7 +231,11 @@ export class ModelStore implements ModelResolver {
     return { entry, path, ok: true };
   }
 
-  /** Verifies every installed model (or the given ones). */
+  /**
+   * Verifies the given models, or, with no ids, every model whose file is present (whatever its size),
+   * one after another.
+   * @throws PortoonError E_BAD_OPTION for an unknown id.
+   */
   async verifyAll(ids?: readonly string[]): Promise<VerifyResult[]> {
     const list =
       ids ??
@@ -173,15 +247,31 @@ export class ModelStore implements ModelResolver {
     return results;
   }
 
-  /** Ids installed by `portoon models pull` with no ids. */
+  /** Ids of the default set: what `portoon models pull` installs when given no ids (`default: true` in the catalogue). */
   defaultIds(): string[] {
     return this.#catalogue.models.filter((m) => m.default).map((m) => m.id);
   }
 
   /**
-   * Installs models that are missing or damaged. Already-verified files are left alone unless `force`.
-   * @throws PortoonError E_MODEL_SOURCE when no source is configured or the source fails,
-   *   E_MODEL_CORRUPT when the downloaded bytes do not match the catalogue's sha256.
+   * Installs the given models where they are missing or damaged; a file that verifies is left alone
+   * (`action: 'already-installed'`) unless `force` is set. Creates the folder if needed. Each file is
+   * streamed from `from` (a folder path, a `file://` URL, or an http(s) base URL to which the file
+   * name is appended) through sha256 into a temporary file, renamed into place only when size and
+   * hash match; nothing is left behind when it fails. Models are installed one after another, and
+   * those installed before a failure stay installed.
+   * @param ids catalogue ids (`defaultIds()` for the default set).
+   * @param options `from`: the source; required when anything needs installing (`defaultModelSource()`
+   *   reads it from the environment). `onProgress`: called as bytes arrive. `stallTimeoutMs`: an HTTP
+   *   download that sends nothing for this long fails (default 30 000). `signal`: aborts an HTTP download.
+   *   `force`: reinstall even verified files (default false).
+   * @returns one result per id, in order.
+   * @throws PortoonError E_MODEL_SOURCE when something needs installing and no source is given, the
+   *   source has no such file, answers with an HTTP error, stalls, is aborted or is not a folder or
+   *   http(s) URL; E_MODEL_CORRUPT when the received bytes do not match the catalogue's size and
+   *   sha256 (the file is not installed); E_BAD_OPTION for an unknown id (before anything is fetched).
+   * @example
+   * const results = await store.pull(['whitebox-cartoon'], { from: '/mnt/mirror' });
+   * // [{ model: 'whitebox-cartoon', action: 'installed', path: '/home/ada/.cache/portoon/models/whitebox-cartoon.onnx' }]
    */
   async pull(ids: readonly string[], options: PullOptions & { force?: boolean } = {}): Promise<PullResult[]> {
     const entries = ids.map((id) => this.entry(id));

@@ -8,15 +8,16 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { PortoonError, reviveError } from '../core/errors.js';
-import { detectorModelIds } from '../core/face/detect.js';
+import type { CartoonEngine, RunOptions } from '../core/engine-port.js';
 import type { Catalogue } from '../core/models/catalogue.js';
-import { stylesNeedFaces, type StageProgress } from '../core/pipeline.js';
-import { PERSON_SEGMENTATION_MODEL } from '../core/segment.js';
-import { DEFAULT_MAX_INPUT_PIXELS } from './codec.js';
-import { validateRequest, type CartoonizeReport, type CartoonizeRequest, type EngineConfig } from './engine.js';
+import { modelsForRequest } from '../core/pipeline.js';
+import type { CartoonizeOutput, CartoonizeReport, StageProgress } from '../core/report.js';
+import { parseCartoonizeRequest, type CartoonizeParams, type CartoonizeRequest } from '../core/request.js';
+import { describeStyles, type StyleInfo } from '../core/style-info.js';
+import { DEFAULT_MAX_INPUT_PIXELS, probeImage } from './codec.js';
+import type { EngineConfig } from './engine.js';
 import { loadCatalogue } from './load-catalogue.js';
 import { defaultModelsDir, installHint, ModelStore } from './model-store.js';
-import { describeStyles, type StyleInfo } from './style-info.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 export interface PortoonOptions {
@@ -34,15 +35,16 @@ export interface PortoonOptions {
   maxQueue?: number;
 }
 
-export interface CartoonizeOptions extends CartoonizeRequest {
+/** The request's parameters (see `CartoonizeParams`), plus progress and cancellation. */
+export type CartoonizeOptions = CartoonizeParams & {
   /** Called as each stage progresses (decode, detect, background, head, encode). */
-  onProgress?: (progress: StageProgress) => void;
+  onProgress?: ((progress: StageProgress) => void) | undefined;
   /**
    * Stops the work: the worker checks it before every model run, so it stops within one model call;
    * the promise then rejects with the signal's reason (when it is a PortoonError) or E_CLOSED.
    */
-  signal?: AbortSignal;
-}
+  signal?: AbortSignal | undefined;
+};
 
 export interface CartoonizeResult {
   /** The encoded image (format in `report.format`). */
@@ -50,35 +52,72 @@ export interface CartoonizeResult {
   report: CartoonizeReport;
 }
 
-function positiveInt(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
-    throw new PortoonError('E_BAD_OPTION', `Expected a positive integer for ${name} but received ${String(value)}`);
+function wholeNumber(name: string, value: number | undefined, min: 0 | 1): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) {
+    const expected = min === 1 ? 'a positive integer' : 'a whole number of at least 0';
+    throw new PortoonError('E_BAD_OPTION', `Expected ${expected} for ${name} but received ${String(value)}`);
   }
 }
 
-export class Portoon {
+/**
+ * Turns photos of people into cartoon portraits. One instance owns a pool of worker threads (each
+ * with its own onnxruntime sessions) and runs any number of requests on it; create one per process
+ * and share it.
+ */
+export class Portoon implements CartoonEngine {
+  /** The styles and models this instance knows: the built-in catalogue plus the manifests in the models folder. */
   readonly catalogue: Catalogue;
+  /** The models folder: what is installed, and installing more (`pull`). */
   readonly store: ModelStore;
   readonly #pool: Piscina;
+  readonly #maxInputPixels: number;
+  readonly #maxQueue: number;
+  /** Images handed to the pool and not yet back: running in a worker or waiting for one. */
+  #inFlight = 0;
   #closed = false;
 
-  private constructor(catalogue: Catalogue, store: ModelStore, pool: Piscina) {
+  private constructor(catalogue: Catalogue, store: ModelStore, pool: Piscina, maxInputPixels: number, maxQueue: number) {
     this.catalogue = catalogue;
     this.store = store;
     this.#pool = pool;
+    this.#maxInputPixels = maxInputPixels;
+    this.#maxQueue = maxQueue;
   }
 
   /**
-   * @throws PortoonError E_BAD_OPTION for invalid options, E_BAD_MANIFEST for an invalid user manifest.
+   * Creates an instance: reads the catalogue (the built-in styles plus every `*.portoon.json`
+   * manifest in the models folder) and starts the worker threads.
+   *
+   * Nothing is downloaded and no model is loaded here. A worker loads a model the first time a
+   * request needs it (`preload` does that ahead of time); a style whose models are not installed is
+   * refused when it is used, with E_MODEL_MISSING and the command that installs them.
+   *
    * @example
-   * const p = await Portoon.create();
-   * const { image, report } = await p.cartoonize('photo.jpg', { style: 'anime' });
-   * await p.close();
+   * import { Portoon } from 'portoon';
+   *
+   * const portoon = await Portoon.create({ workers: 2 });
+   * try {
+   *   const { image, report } = await portoon.cartoonize('photo.jpg', { style: 'anime' });
+   * } finally {
+   *   await portoon.close();
+   * }
+   *
+   * @param options.modelsDir models folder. Default: `PORTOON_MODELS`, else a per-user cache folder.
+   * @param options.workers worker threads, i.e. images processed at the same time. Default 1.
+   * @param options.threads onnxruntime threads per worker. Default: the cores divided among the workers.
+   * @param options.device `'cpu'` (default) or `'cuda'`.
+   * @param options.maxInputPixels larger images are refused with E_IMAGE_TOO_LARGE. Default 50 000 000.
+   * @param options.maxQueue most images that may wait for a busy worker; beyond it `cartoonize`
+   *   fails at once with E_QUEUE_FULL. Default: no limit.
+   * @returns the instance; `close()` it when done, to stop its worker threads.
+   * @throws {PortoonError} E_BAD_OPTION for an invalid option; E_BAD_MANIFEST for an invalid manifest
+   *   in the models folder.
    */
   static async create(options: PortoonOptions = {}): Promise<Portoon> {
-    positiveInt('workers', options.workers);
-    positiveInt('threads', options.threads);
-    positiveInt('maxInputPixels', options.maxInputPixels);
+    wholeNumber('workers', options.workers, 1);
+    wholeNumber('threads', options.threads, 1);
+    wholeNumber('maxInputPixels', options.maxInputPixels, 1);
+    wholeNumber('maxQueue', options.maxQueue, 0);
     if (options.device !== undefined && options.device !== 'cpu' && options.device !== 'cuda') {
       throw new PortoonError('E_BAD_OPTION', `Expected device "cpu" or "cuda" but received ${String(options.device)}`);
     }
@@ -100,71 +139,189 @@ export class Portoon {
       maxThreads: workers,
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: config,
-      ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}),
       ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}),
     });
-    return new Portoon(catalogue, store, pool);
+    return new Portoon(
+      catalogue,
+      store,
+      pool,
+      config.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS,
+      options.maxQueue ?? Number.POSITIVE_INFINITY,
+    );
   }
 
-  /** Styles with their installation state and licences. */
+  /**
+   * Every style of the catalogue: id, label, description, the models it needs, whether they are
+   * installed, their licences (and whether those allow commercial use) and the default strength.
+   *
+   * @example
+   * const ready = portoon.styles().filter((style) => style.installed).map((style) => style.id);
+   */
   styles(): StyleInfo[] {
-    return describeStyles(this.catalogue, this.store);
+    return describeStyles(this.catalogue, (id) => this.store.isInstalled(id));
   }
 
   /**
    * Models a request needs: the styles' models, the face detectors when the styles stylize faces
    * separately (a procedural style with a stylized background needs no model at all), and person
    * segmentation for the blurred background.
+   *
+   * @example
+   * portoon.modelsFor(parseCartoonizeRequest({ style: 'anime', background: 'blur' }));
+   *
+   * @returns model ids, each once.
+   * @throws {PortoonError} E_UNKNOWN_STYLE when the style or the mix style is not in the catalogue;
+   *   E_MODEL_MISSING when the catalogue has no model for a part the request needs (a face detector).
    */
   modelsFor(request: Pick<CartoonizeRequest, 'style' | 'mix' | 'detector' | 'background'>): string[] {
-    const styles = [request.style, ...(request.mix ? [request.mix.style] : [])].map((id) => this.catalogue.style(id));
-    const needFaces = stylesNeedFaces(styles, request.background ?? 'stylize');
-    const detectors = needFaces ? detectorModelIds(request.detector ?? 'both') : [];
-    const segmentation = request.background === 'blur' ? [PERSON_SEGMENTATION_MODEL] : [];
-    return [...new Set([...styles.flatMap((s) => this.catalogue.modelsOf(s)), ...detectors, ...segmentation])];
+    return modelsForRequest(this.catalogue, request);
   }
 
   /**
-   * Creates the sessions for the given styles in every worker, so the first request is fast.
-   * @throws PortoonError E_MODEL_MISSING / E_MODEL_CORRUPT.
+   * Loads the models of the given styles (with the face detectors they use) into every worker, so
+   * that the first request for them does not wait for a model to load. Services call it before
+   * they report ready; styles not preloaded are loaded by the first request that needs them.
+   *
+   * @example
+   * await portoon.preload(['anime', 'sketch']);
+   *
+   * @param styles style ids.
+   * @throws {PortoonError} E_CLOSED after `close()`; E_UNKNOWN_STYLE for a style not in the catalogue;
+   *   E_MODEL_MISSING when a model is not installed (nothing is loaded then); E_MODEL_CORRUPT when an
+   *   installed file does not match its checksum or cannot be loaded.
    */
   async preload(styles: readonly string[]): Promise<void> {
+    this.#assertOpen();
     const models = [...new Set(styles.flatMap((style) => this.modelsFor({ style })))];
     this.#assertInstalled(models);
     const workers = this.#pool.options.maxThreads;
     const results = await Promise.all(
       Array.from({ length: workers }, () => this.#pool.run({ kind: 'preload', models } satisfies WorkerTask) as Promise<WorkerResult>),
-    );
+    ).catch((error: unknown) => {
+      throw reviveError(error);
+    });
     for (const result of results) if (!result.ok) throw reviveError(result.error);
   }
 
   /**
-   * Checks a request without running it: options valid, styles known, their models installed.
-   * Services call this before accepting work, so a bad request is refused at once.
-   * @throws PortoonError E_CLOSED, E_BAD_OPTION, E_UNKNOWN_STYLE, E_MODEL_MISSING.
+   * Checks a request without running it: its styles are known and their models installed, and the
+   * instance is open. Synchronous and cheap (no worker; one file-existence check per model), so a
+   * service calls it before it accepts an upload, and refuses at once what could never run.
+   *
+   * @example
+   * const request = parseCartoonizeRequest({ style: 'anime', mix: 'sketch', mixWeight: 0.3 });
+   * portoon.check(request); // throws E_MODEL_MISSING when the sketch model is not installed
+   *
+   * @param request a request from `parseCartoonizeRequest` (which refuses invalid values with E_BAD_OPTION).
+   * @throws {PortoonError} E_CLOSED after `close()`; E_UNKNOWN_STYLE for a style or mix style not in
+   *   the catalogue; E_MODEL_MISSING naming the models to install and the command that installs them.
    */
   check(request: CartoonizeRequest): void {
-    if (this.#closed) throw new PortoonError('E_CLOSED', 'This Portoon instance has been closed');
-    validateRequest(request, this.catalogue);
+    this.#assertOpen();
     this.#assertInstalled(this.modelsFor(request));
   }
 
-  /** Worker threads, i.e. images processed at the same time. */
+  /**
+   * Reads only the image's header, on libuv's thread pool rather than in a worker, and refuses what
+   * `cartoonize` would refuse about the image itself; no pixel is decoded. A service calls it before
+   * queueing an upload, so a bad file is answered at once instead of after its turn in the queue.
+   * A file that passes can still fail to decode (a body cut short after a sound header).
+   *
+   * @param input the encoded image.
+   * @throws {PortoonError} E_EMPTY_INPUT for zero bytes; E_UNSUPPORTED_FORMAT for anything but JPEG,
+   *   PNG, WebP, GIF, TIFF, HEIC or AVIF; E_DECODE_FAILED for a damaged header; E_IMAGE_TOO_LARGE for
+   *   more pixels than `maxInputPixels`.
+   */
+  async probe(input: Uint8Array): Promise<void> {
+    await probeImage(input, { maxInputPixels: this.#maxInputPixels });
+  }
+
+  /** Worker threads, i.e. images processed at the same time (`create`'s `workers`). */
   get workers(): number {
     return this.#pool.options.maxThreads;
   }
 
   /**
-   * Cartoonizes one image.
-   * @param input a file path or the file's bytes.
-   * @throws PortoonError with a stable code: E_UNKNOWN_STYLE, E_BAD_OPTION, E_EMPTY_INPUT,
-   *   E_UNSUPPORTED_FORMAT, E_DECODE_FAILED, E_IMAGE_TOO_LARGE, E_MODEL_MISSING, …
+   * Cartoonizes one photo: finds the faces, stylizes the background and each face, and encodes the
+   * result. The work runs in a worker thread; when all workers are busy the image waits for one
+   * (up to `maxQueue` images may wait).
+   *
+   * The output has the input's size (after EXIF orientation; `maxSide` shrinks it), carries no
+   * metadata of the input (no EXIF, no GPS) and is labelled as AI-generated in its XMP. Its format
+   * is `format`, else the input's when that is JPEG, PNG or WebP, else PNG.
+   *
+   * @example
+   * const { image, report } = await portoon.cartoonize('photo.jpg', { style: 'anime' });
+   * await writeFile('cartoon.jpg', image);
+   * console.log(report.faces.length, report.timings);
+   *
+   * @example
+   * // Blend two styles, write a JPEG, stop after 30 s, show progress.
+   * const { image } = await portoon.cartoonize(bytes, {
+   *   style: 'anime',
+   *   mix: 'sketch',
+   *   mixWeight: 0.3,
+   *   format: 'jpg',
+   *   quality: 85,
+   *   signal: AbortSignal.timeout(30_000),
+   *   onProgress: ({ stage, progress }) => console.log(stage, progress),
+   * });
+   *
+   * @example
+   * // A gallery thumbnail: at most 256 px, JPEG.
+   * const { image } = await portoon.cartoonize('photo.jpg', { style: 'cel', preview: true });
+   *
+   * @param input a file path, or the file's bytes.
+   * @param options the request (see `CartoonizeParams`: `style` is required; `strength` defaults to
+   *   the style's, `mixWeight` to 0.5, `background` to 'stylize', `detector` to 'both', `quality` to
+   *   90, `minFaceSize` to 40), plus `onProgress` and `signal`.
+   * @returns the encoded image and its report: size, format, style, the faces found and what was
+   *   done with each, time per stage and the models used.
+   * @throws {PortoonError} E_BAD_OPTION for an invalid parameter; E_INPUT_NOT_FOUND for a path that
+   *   cannot be read; E_UNKNOWN_STYLE, E_MODEL_MISSING, E_MODEL_CORRUPT for the style and its models;
+   *   E_EMPTY_INPUT, E_UNSUPPORTED_FORMAT, E_DECODE_FAILED, E_IMAGE_TOO_LARGE for the image;
+   *   E_INFERENCE_FAILED when a model fails to run; E_OUTPUT_FAILED when the result cannot be encoded;
+   *   E_QUEUE_FULL when `maxQueue` images are already waiting; E_CLOSED after `close()` or when
+   *   `signal` aborts (or the signal's reason, when that is a PortoonError).
    */
   async cartoonize(input: string | Uint8Array | ArrayBuffer, options: CartoonizeOptions): Promise<CartoonizeResult> {
-    const { onProgress, signal, ...request } = options;
-    this.check(request);
+    const { onProgress, signal, ...params } = options;
+    const request = parseCartoonizeRequest(params);
     const bytes = await readInput(input);
-    signal?.throwIfAborted();
+    const { image, report } = await this.run(bytes, request, { onProgress, signal });
+    return { image: Buffer.from(image.buffer, image.byteOffset, image.byteLength), report };
+  }
+
+  /**
+   * `cartoonize` for callers that hold a parsed request and the bytes already, such as job queues
+   * (this is the engine port's `run`): the request is not validated again.
+   *
+   * @example
+   * const request = parseCartoonizeRequest({ style: 'cartoon', maxSide: 1024 });
+   * portoon.check(request);
+   * const { image, report } = await portoon.run(bytes, request, { signal: AbortSignal.timeout(60_000) });
+   *
+   * @param bytes the encoded image.
+   * @param request a request from `parseCartoonizeRequest`.
+   * @param options.onProgress called as each stage progresses.
+   * @param options.signal stops the work at the worker's next model run.
+   * @returns the encoded image (as a Uint8Array) and its report.
+   * @throws {PortoonError} as `cartoonize`, except E_BAD_OPTION and E_INPUT_NOT_FOUND.
+   */
+  async run(bytes: Uint8Array, request: CartoonizeRequest, options: RunOptions = {}): Promise<CartoonizeOutput> {
+    const { onProgress, signal } = options;
+    this.check(request);
+    // Aborted before it started: the answer a run stopped in the worker gets.
+    if (signal?.aborted) {
+      throw signal.reason instanceof PortoonError ? signal.reason : new PortoonError('E_CLOSED', 'The work was cancelled');
+    }
+    // Counted here, not left to piscina's own maxQueue: piscina refuses with a plain Error that only
+    // its message text tells apart from any other failure.
+    if (this.#inFlight >= this.workers + this.#maxQueue) {
+      throw new PortoonError('E_QUEUE_FULL', `Too many images are waiting (limit ${this.#maxQueue}); try again shortly`, {
+        details: { maxQueue: this.#maxQueue },
+      });
+    }
     const channel = onProgress ? new MessageChannel() : undefined;
     if (channel && onProgress) channel.port1.on('message', (p: StageProgress) => onProgress(p));
     // Cancellation is cooperative (a flag the worker checks between model runs): terminating a
@@ -174,6 +331,7 @@ export class Portoon {
       if (cancel) Atomics.store(cancel, 0, 1);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    this.#inFlight += 1;
     try {
       const task: WorkerTask = {
         kind: 'cartoonize',
@@ -189,35 +347,37 @@ export class Portoon {
         throw reviveError(result.error);
       }
       if (!('image' in result)) throw new PortoonError('E_INTERNAL', 'Worker returned no image');
-      return { image: Buffer.from(result.image.buffer, result.image.byteOffset, result.image.byteLength), report: result.report };
+      return { image: result.image, report: result.report };
     } catch (error) {
-      if (error instanceof PortoonError) throw error;
-      if (/queue is at limit/i.test((error as Error).message)) {
-        throw new PortoonError('E_QUEUE_FULL', `Too many images are waiting (limit ${this.#pool.options.maxQueue}); try again shortly`, {
-          cause: error,
-        });
-      }
+      // PortoonErrors pass as they are; anything else is the pool itself failing (a worker died).
       throw reviveError(error);
     } finally {
+      this.#inFlight -= 1;
       signal?.removeEventListener('abort', onAbort);
       channel?.port1.close();
     }
   }
 
-  /** Tasks waiting for a worker. */
+  /** Images waiting for a free worker now (not counting those running). */
   get queueSize(): number {
     return this.#pool.queueSize;
   }
 
   /**
-   * Refuses new work, lets the images already handed to the workers finish (a thread cannot be stopped
-   * in the middle of a model run without taking the process down), then stops the workers and frees
-   * every onnxruntime session.
+   * Refuses new work (E_CLOSED), lets the images already handed to the workers finish (a thread cannot
+   * be stopped in the middle of a model run without taking the process down), then stops the workers
+   * and frees every onnxruntime session. Calling it again does nothing.
+   *
+   * @returns once every worker has stopped.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#pool.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new PortoonError('E_CLOSED', 'This Portoon instance has been closed');
   }
 
   #assertInstalled(models: readonly string[]): void {
@@ -232,7 +392,14 @@ export class Portoon {
   }
 }
 
-async function readInput(input: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
+/**
+ * The bytes of an input given as a file path or as bytes (bytes are returned as they are, not copied).
+ *
+ * @param input a file path, a Uint8Array (a Buffer is one) or an ArrayBuffer.
+ * @throws {PortoonError} E_INPUT_NOT_FOUND for a path that does not exist or cannot be read (the
+ *   message says which); E_BAD_OPTION for anything else than a path or bytes.
+ */
+export async function readInput(input: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
   if (typeof input === 'string') {
     try {
       return await readFile(input);

@@ -5,8 +5,9 @@
 import type { MessagePort } from 'node:worker_threads';
 import { workerData } from 'node:worker_threads';
 import { PortoonError, toPortoonError, type SerializedError } from '../core/errors.js';
-import type { StageProgress } from '../core/pipeline.js';
-import { NodeEngine, type CartoonizeReport, type CartoonizeRequest, type EngineConfig } from './engine.js';
+import type { CartoonizeReport, StageProgress } from '../core/report.js';
+import type { CartoonizeRequest } from '../core/request.js';
+import { NodeEngine, type EngineConfig } from './engine.js';
 
 export type WorkerTask =
   | {

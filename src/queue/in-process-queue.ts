@@ -1,14 +1,16 @@
 /**
- * The default job queue: jobs wait in memory and run on the engine's worker-thread pool, so the
- * event loop only moves bytes and bookkeeping. Capacity is bounded (running + waiting); beyond it a
- * job is refused at once with E_QUEUE_FULL rather than piling up memory and latency.
+ * The default job queue: jobs wait in memory and run on an engine (any implementation of the engine
+ * port; the service's runs on worker threads, so the event loop only moves bytes and bookkeeping).
+ * Capacity is bounded (running + waiting); beyond it a job is refused at once with E_QUEUE_FULL
+ * rather than piling up memory and latency.
  */
 import { randomUUID } from 'node:crypto';
 import { PortoonError, toPortoonError } from '../core/errors.js';
-import { overallProgress, type Stage, type StageProgress } from '../core/pipeline.js';
-import type { CartoonizeRequest } from '../node/engine.js';
-import type { Portoon } from '../node/portoon.js';
-import { isFinished, type JobMeta, type JobQueue, type JobResult, type JobStatus, type QueueCounts } from './job-queue.js';
+import type { CartoonEngine } from '../core/engine-port.js';
+import { isFinished, type JobStatus } from '../core/job.js';
+import { overallProgress, type Stage, type StageProgress } from '../core/report.js';
+import type { CartoonizeRequest } from '../core/request.js';
+import type { JobMeta, JobQueue, JobResult, QueueCounts } from './job-queue.js';
 
 export interface InProcessQueueOptions {
   /** Jobs that may wait for a free worker, beyond those running. Default 8. */
@@ -43,7 +45,7 @@ interface Job {
 const INITIAL_RUN_ESTIMATE_MS = 5000;
 
 export class InProcessQueue implements JobQueue {
-  readonly #portoon: Portoon;
+  readonly #engine: CartoonEngine;
   readonly #options: Readonly<Required<Omit<InProcessQueueOptions, 'onFinished'>>>;
   readonly #onFinished: InProcessQueueOptions['onFinished'];
   readonly #jobs = new Map<string, Job>();
@@ -53,8 +55,8 @@ export class InProcessQueue implements JobQueue {
   /** Exponentially weighted mean run time, for Retry-After. */
   #runEstimateMs = INITIAL_RUN_ESTIMATE_MS;
 
-  constructor(portoon: Portoon, options: InProcessQueueOptions = {}) {
-    this.#portoon = portoon;
+  constructor(engine: CartoonEngine, options: InProcessQueueOptions = {}) {
+    this.#engine = engine;
     this.#options = Object.freeze({
       maxQueued: options.maxQueued ?? 8,
       timeoutMs: options.timeoutMs ?? 120_000,
@@ -68,8 +70,8 @@ export class InProcessQueue implements JobQueue {
   async enqueue(input: Uint8Array, request: CartoonizeRequest, meta: JobMeta = {}): Promise<JobStatus> {
     if (this.#closing)
       throw new PortoonError('E_CLOSED', 'The service is shutting down and accepts no new work; retry on another instance');
-    this.#portoon.check(request);
-    if (this.#running >= this.#portoon.workers && this.#waiting.length >= this.#options.maxQueued) {
+    this.#engine.check(request);
+    if (this.#running >= this.#engine.workers && this.#waiting.length >= this.#options.maxQueued) {
       const retryAfter = this.retryAfterSeconds();
       throw new PortoonError(
         'E_QUEUE_FULL',
@@ -153,7 +155,7 @@ export class InProcessQueue implements JobQueue {
 
   retryAfterSeconds(): number {
     const backlog = this.#waiting.length + this.#running;
-    const seconds = Math.ceil((this.#runEstimateMs * Math.max(1, backlog)) / this.#portoon.workers / 1000);
+    const seconds = Math.ceil((this.#runEstimateMs * Math.max(1, backlog)) / this.#engine.workers / 1000);
     return Math.min(120, Math.max(1, seconds));
   }
 
@@ -161,7 +163,7 @@ export class InProcessQueue implements JobQueue {
     this.#closing = true;
     const unfinished = [...this.#jobs.values()].filter((job) => !isFinished(job.status.state));
     // Past the grace period the rest is stopped. That is not the client's cancellation: the job fails
-    // with E_CLOSED (503, retry can help), so waiting requests and pollers learn to send it again.
+    // with E_CLOSED (503), so waiting requests and pollers learn to send it again elsewhere.
     const grace = setTimeout(() => {
       const error = new PortoonError('E_CLOSED', 'The service shut down before this image was finished; send it again');
       for (const job of unfinished) this.#stop(job, 'failed', error);
@@ -188,7 +190,7 @@ export class InProcessQueue implements JobQueue {
   }
 
   #dispatch(): void {
-    while (this.#running < this.#portoon.workers && this.#waiting.length > 0) {
+    while (this.#running < this.#engine.workers && this.#waiting.length > 0) {
       const job = this.#waiting.shift()!;
       this.#running += 1;
       this.#run(job);
@@ -207,9 +209,8 @@ export class InProcessQueue implements JobQueue {
       );
       this.#stop(job, 'failed', error, elapsed());
     }, this.#options.timeoutMs);
-    job.settled = this.#portoon
-      .cartoonize(job.input!, {
-        ...job.request,
+    job.settled = this.#engine
+      .run(job.input!, job.request, {
         signal: job.controller.signal,
         onProgress: (progress) => recordProgress(job.status, progress),
       })

@@ -2,41 +2,11 @@
  * The job queue seen by the HTTP service. Backends (in-process worker threads now, Redis later)
  * implement this interface and pass one conformance test suite (`test/queue/conformance.ts`).
  */
-import type { SerializedError } from '../core/errors.js';
-import type { Stage } from '../core/pipeline.js';
-import type { CartoonizeReport, CartoonizeRequest } from '../node/engine.js';
+import type { JobStatus } from '../core/job.js';
+import type { CartoonizeOutput } from '../core/report.js';
+import type { CartoonizeRequest } from '../core/request.js';
 
-export const JOB_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobState = (typeof JOB_STATES)[number];
-
-/** States a job never leaves. */
-export function isFinished(state: JobState): boolean {
-  return state === 'completed' || state === 'failed' || state === 'cancelled';
-}
-
-export interface JobStatus {
-  id: string;
-  state: JobState;
-  style: string;
-  /** The uploaded file's name, when known (names the download). */
-  filename?: string;
-  /** Opaque id of the API key that submitted the job; only that key may see it. Absent on open services. */
-  owner?: string;
-  /** The stage running now (absent before the first stage starts). */
-  stage?: Stage;
-  /** Progress 0..1 of every stage that has started. */
-  progress: Partial<Record<Stage, number>>;
-  /** Rough overall progress 0..1 (1 once completed). */
-  overall: number;
-  /** ISO 8601 times. */
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  /** When a finished job and its result are forgotten. */
-  expiresAt?: string;
-  error?: Pick<SerializedError, 'code' | 'message'>;
-  report?: CartoonizeReport;
-}
+export { isFinished, JOB_STATES, type JobState, type JobStatus } from '../core/job.js';
 
 export interface JobMeta {
   filename?: string | undefined;
@@ -44,10 +14,8 @@ export interface JobMeta {
   owner?: string | undefined;
 }
 
-export interface JobResult {
-  image: Uint8Array;
-  report: CartoonizeReport;
-}
+/** The image of a completed job with its report. */
+export type JobResult = CartoonizeOutput;
 
 export interface QueueCounts {
   queued: number;
@@ -59,8 +27,9 @@ export interface QueueCounts {
 export interface JobQueue {
   /**
    * Accepts a job, or refuses it at once.
-   * @throws PortoonError E_QUEUE_FULL (capacity reached), E_CLOSED (shutting down), and the
-   *   request's own validation errors (E_BAD_OPTION, E_UNKNOWN_STYLE, E_MODEL_MISSING).
+   * @param request validated at the caller's edge (`parseCartoonizeRequest`).
+   * @throws PortoonError E_QUEUE_FULL (capacity reached), E_CLOSED (shutting down), and what the
+   *   engine's check refuses (E_UNKNOWN_STYLE, E_MODEL_MISSING).
    */
   enqueue(input: Uint8Array, request: CartoonizeRequest, meta?: JobMeta): Promise<JobStatus>;
   /** Undefined for an unknown or expired job. */

@@ -1,63 +1,45 @@
 /**
- * The fastify application: plugins (security headers, CORS, rate limit, API keys, multipart, OpenAPI,
- * metrics, the web UI) and the routes, around a job queue. It holds no engine of its own, so tests can
- * build it around any queue backend and drive it with `app.inject()`.
+ * The fastify application, composed of plugins around a job queue. What applies to every request
+ * (request ids, metrics, error handling, shared schemas, security headers, CORS, the rate limit, the
+ * multipart parser, the OpenAPI document) is set up on the root instance; each route group is a plugin
+ * with its prefix and its own hooks. It holds no engine of its own, so tests can build it around any
+ * queue backend and drive it with `app.inject()`.
  */
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
-import multipart from '@fastify/multipart';
-import rateLimit from '@fastify/rate-limit';
-import fastifyStatic from '@fastify/static';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify';
-import { errorTableMarkdown } from '../core/error-docs.js';
-import { PortoonError } from '../core/errors.js';
-import type { StyleInfo } from '../node/style-info.js';
-import { VERSION } from '../node/version.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { CartoonEngine } from '../core/engine-port.js';
+import type { StyleInfo } from '../core/style-info.js';
 import type { JobQueue } from '../queue/job-queue.js';
-import { trustProxyOption, type ServerConfig } from './config.js';
 import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
-import { errorSchema, formatMb, registerErrorHandling } from './errors.js';
+import { trustProxyOption, type ServerConfig } from './config.js';
+import { registerErrorHandling } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
-import type { CartoonizeRequest } from '../node/engine.js';
-import { requireApiKey } from './auth.js';
-import { REPORT_HEADERS } from './reply-image.js';
-import { cartoonRoutes } from './routes/cartoon.js';
+import { registerOpenApi } from './plugins/openapi.js';
+import { registerRateLimit } from './plugins/rate-limit.js';
+import { registerRequestHooks, requestId } from './plugins/request-hooks.js';
+import { registerSecurity } from './plugins/security.js';
+import { webUi } from './plugins/web-ui.js';
+import { apiRoutes } from './routes/api.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { infoRoutes } from './routes/info.js';
-import { jobRoutes } from './routes/jobs.js';
-import type { RouteOptions } from './routes/route-options.js';
-import { styleRoutes } from './routes/styles.js';
-import { API_PREFIX, jobStatusSchema } from './schemas.js';
-import type { SubmitContext } from './submit.js';
+import { API_PREFIX, registerSharedSchemas } from './schemas.js';
+import { registerMultipart } from './upload.js';
 
 export interface AppDependencies {
   config: Readonly<ServerConfig>;
   queue: JobQueue;
   metrics: ServiceMetrics;
   readiness: Readiness;
-  /** Validates a request against the catalogue and the installed models. */
-  check: (request: CartoonizeRequest) => void;
+  /** Checks requests against the installed styles and probes uploads (the queue's engine). */
+  engine: Pick<CartoonEngine, 'check' | 'probe'>;
   styles: () => StyleInfo[];
   /** Folder of the built web UI; when missing, `/` explains how to build it. */
   webRoot: string | undefined;
   previewImage: string | undefined;
 }
 
-/** Multipart envelope allowance on top of the file limit, for the early Content-Length check. */
-const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
-
-/** A client-supplied request id is kept when it is short and plain (it ends up in logs). */
-function requestId(request: { headers: Record<string, string | string[] | undefined> }): string {
-  const header = request.headers['x-request-id'];
-  return typeof header === 'string' && /^[\w.:-]{1,64}$/.test(header) ? header : randomUUID();
-}
-
+/** Builds the application; `ready()` (or `listen()`) is the caller's. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  const { config, metrics } = deps;
+  const { config, metrics, readiness } = deps;
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -66,7 +48,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     },
     genReqId: requestId,
     trustProxy: trustProxyOption(config.trustProxy),
-    // Unknown parameters are an error, not silently dropped: a typo like "strenght" must not pass.
+    // For the schemas ajv checks (path parameters; the upload form is checked by the request schema):
+    // an unknown property is an error, never silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
     bodyLimit: 64 * 1024,
     // Slow or stalled clients may not hold a connection forever.
@@ -84,167 +67,22 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     http: { requireHostHeader: false },
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
-  });
-  // Once shutting down, responses close their connection: an idle keep-alive connection would
-  // otherwise hold the shutdown open for up to keepAliveTimeout.
-  app.addHook('onSend', async (_request, reply) => {
-    if (deps.readiness.draining) reply.header('connection', 'close');
-  });
+  // Root-wide: called on the root instance itself, before any route plugin. A plugin registered with
+  // `app.register` gets an encapsulated context, and its hooks, handlers and schemas would reach only
+  // the routes inside it.
+  registerRequestHooks(app, { metrics, readiness });
   registerErrorHandling(app, { maxUploadBytes: config.maxUploadBytes, metrics });
-  app.addSchema(errorSchema);
-  app.addSchema(jobStatusSchema);
+  registerSharedSchemas(app);
+  await registerSecurity(app, config);
+  await registerRateLimit(app, config);
+  await registerMultipart(app, config);
+  await registerOpenApi(app, config);
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        // The API docs page (Swagger UI) sets inline styles.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-  });
-  if (config.corsOrigins.length > 0) {
-    await app.register(cors, {
-      origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
-      methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['content-type', 'authorization', 'x-api-key', 'x-request-id'],
-      exposedHeaders: [...REPORT_HEADERS, 'retry-after', 'x-request-id', 'content-disposition', 'location'],
-      maxAge: 600,
-    });
-  }
-  if (config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, {
-      global: true,
-      max: config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      // Only routes that start image work count; polling a job or reading styles is free.
-      allowList: (request) => request.routeOptions.config.createsWork !== true,
-      // A bucket per valid API key (set by the API plugin's key check, which runs first); otherwise per
-      // client address. A key the service does not know is no identity: keying on it would let a
-      // client get a fresh bucket with every made-up key.
-      keyGenerator: (request) => (request.apiKeyId ? `key:${request.apiKeyId}` : `ip:${request.ip}`),
-      errorResponseBuilder: (_request, context) =>
-        Object.assign(
-          new PortoonError(
-            'E_RATE_LIMITED',
-            `Too many requests: at most ${context.max} per minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
-          ),
-          {
-            statusCode: 429,
-          },
-        ),
-    });
-  }
-  await app.register(multipart, {
-    limits: { fileSize: config.maxUploadBytes, files: 1, fields: 16, fieldSize: 1024, parts: 17, headerPairs: 64 },
-  });
-  await app.register(swagger, {
-    // Shared schemas keep their names (PortoonError, JobStatus) in the document instead of def-0, def-1.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Portoon API',
-        version: VERSION,
-        description: `Turn photos of people into cartoon portraits. Every error is \`{ "error": { "code", "message" } }\` with the HTTP status of its code:\n\n${errorTableMarkdown()}`,
-      },
-      tags: [
-        { name: 'cartoon', description: 'Synchronous cartoonization' },
-        { name: 'jobs', description: 'Asynchronous jobs with progress' },
-        { name: 'styles', description: 'The styles on offer' },
-        { name: 'service', description: 'Health, readiness, metrics, limits' },
-      ],
-      ...(config.apiKeys.length > 0
-        ? { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] }
-        : {}),
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  const uploadGuard: onRequestHookHandler = async (request) => {
-    const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > config.maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
-      throw new PortoonError(
-        'E_FILE_TOO_LARGE',
-        `The upload is larger than the limit of ${formatMb(config.maxUploadBytes)}; send a smaller photo`,
-      );
-    }
-  };
-  const routeOptions: RouteOptions = { uploadGuard };
-  const submitContext: SubmitContext = {
-    queue: deps.queue,
-    styles: config.styles,
-    maxSide: config.maxSide,
-    maxFaces: config.maxFaces,
-    maxPixels: config.maxPixels,
-    check: deps.check,
-  };
-  healthRoutes(app, deps.readiness, metrics);
-  // The API lives in its own plugin scope: its hooks (the key check) run for every route registered in
-  // it, whatever spelling of the URL the router matched.
-  await app.register(
-    async (api) => {
-      if (config.apiKeys.length > 0) api.addHook('onRequest', requireApiKey(config.apiKeys));
-      // While draining, new work is refused before its upload is read; polls and results still work.
-      api.addHook('onRequest', async (request) => {
-        if (deps.readiness.draining && request.routeOptions.config.createsWork === true) {
-          throw new PortoonError('E_CLOSED', 'The service is shutting down and accepts no new work; retry on another instance');
-        }
-      });
-      cartoonRoutes(api, submitContext, routeOptions);
-      jobRoutes(api, submitContext, routeOptions);
-      styleRoutes(api, submitContext, { ...routeOptions, styles: deps.styles, previewImage: deps.previewImage });
-    },
-    { prefix: API_PREFIX },
-  );
+  // The route groups: encapsulated plugins, each with its prefix and its own hooks.
+  await app.register(healthRoutes, { readiness, metrics });
+  await app.register(apiRoutes, { prefix: API_PREFIX, ...deps });
   // What a client checks before it has a key (limits, whether a key is needed) stays open.
-  await app.register(
-    async (open) => {
-      infoRoutes(open, {
-        maxUploadBytes: config.maxUploadBytes,
-        maxSide: config.maxSide,
-        maxFaces: config.maxFaces,
-        maxPixels: config.maxPixels,
-        jobTimeoutMs: config.jobTimeoutMs,
-        authRequired: config.apiKeys.length > 0,
-      });
-    },
-    { prefix: API_PREFIX },
-  );
-
-  if (deps.webRoot && existsSync(deps.webRoot)) {
-    await app.register(fastifyStatic, {
-      root: deps.webRoot,
-      prefix: '/',
-      wildcard: false,
-      // Cache-Control is set below, per file type.
-      cacheControl: false,
-      setHeaders: (response, path) => {
-        // Vite puts a content hash in every asset name, so assets never change; the page itself may.
-        response.setHeader('cache-control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
-      },
-    });
-  } else {
-    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
-      reply
-        .type('text/plain; charset=utf-8')
-        .send('Portoon API is running; the web UI is not built (run `npm run build`). API docs: /docs\n'),
-    );
-  }
+  await app.register(infoRoutes, { prefix: API_PREFIX, config });
+  await app.register(webUi, { root: deps.webRoot });
   return app;
 }

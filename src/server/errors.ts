@@ -29,9 +29,7 @@ export const errorSchema = {
           description: [
             'Stable error code. The response has the HTTP status given with its code; 503 and 429 answers also carry Retry-After (seconds).',
             '',
-            ...Object.entries(ERROR_TABLE).map(
-              ([code, { status, retry, summary }]) => `- \`${code}\`: HTTP ${status}${retry ? ', retrying can help' : ''}. ${summary}`,
-            ),
+            ...Object.entries(ERROR_TABLE).map(([code, { status, summary }]) => `- \`${code}\`: HTTP ${status}. ${summary}`),
           ].join('\n'),
         },
         message: { type: 'string', description: 'What went wrong and what to do about it' },

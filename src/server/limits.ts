@@ -5,7 +5,7 @@
  * is refused rather than silently shrunk.
  */
 import { PortoonError } from '../core/errors.js';
-import type { CartoonizeRequest } from '../node/engine.js';
+import type { CartoonizeRequest } from '../core/request.js';
 
 export interface ServiceLimits {
   maxSide: number;

@@ -1,6 +1,7 @@
 /** Sends a finished job's image with the report's key facts as headers. */
 import type { FastifyReply } from 'fastify';
 import { PortoonError } from '../core/errors.js';
+import { extensionOf, mimeTypeOf, type OutputFormat } from '../core/formats.js';
 import type { JobQueue, JobResult, JobStatus } from '../queue/job-queue.js';
 
 /** Headers a browser on another origin may read (see CORS). */
@@ -14,13 +15,13 @@ export const REPORT_HEADERS = [
 ];
 
 /** A file name for the download: the upload's name (made safe) and the style. */
-export function outputFilename(uploadName: string | undefined, style: string, format: string): string {
+export function outputFilename(uploadName: string | undefined, style: string, format: OutputFormat): string {
   const base =
     (uploadName ?? 'photo')
       .replace(/\.[^.]*$/, '')
       .replace(/[^\w.-]+/g, '_')
       .slice(0, 80) || 'photo';
-  return `${base}-${style}.${format === 'jpeg' ? 'jpg' : format}`;
+  return `${base}-${style}.${extensionOf(format)}`;
 }
 
 export function sendImage(reply: FastifyReply, result: JobResult, filename: string): FastifyReply {
@@ -28,7 +29,7 @@ export function sendImage(reply: FastifyReply, result: JobResult, filename: stri
   const totalMs = Object.values(report.timings).reduce((sum, ms) => sum + (ms ?? 0), 0);
   return reply
     .code(200)
-    .type(`image/${report.format}`)
+    .type(mimeTypeOf(report.format))
     .header('content-disposition', `inline; filename="${filename}"`)
     .header('cache-control', 'no-store')
     .header('x-portoon-faces', String(report.faces.length))

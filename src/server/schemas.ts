@@ -1,8 +1,10 @@
 /** JSON schemas of the API's responses (validation, serialization and the OpenAPI document). */
-import { JOB_STATES } from '../queue/job-queue.js';
-import { STAGES } from '../core/pipeline.js';
+import type { FastifyInstance } from 'fastify';
+import { JOB_STATES } from '../core/job.js';
+import { STAGES } from '../core/report.js';
+import { errorSchema } from './errors.js';
 
-/** Where the API's routes are mounted (one plugin scope, see app.ts). */
+/** Where the API's route plugins are mounted (see app.ts). */
 export const API_PREFIX = '/api/v1';
 
 const errorResponses = {
@@ -103,3 +105,12 @@ export const styleSchema = {
     previewUrl: { type: 'string', description: 'A small sample of the style' },
   },
 } as const;
+
+/**
+ * Adds the schemas routes refer to by name (`PortoonError#`, `JobStatus#`) to the root instance, so
+ * every route plugin can use them; the OpenAPI document lists them under these names.
+ */
+export function registerSharedSchemas(app: FastifyInstance): void {
+  app.addSchema(errorSchema);
+  app.addSchema(jobStatusSchema);
+}

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { PortoonError } from '../core/errors.js';
+import { parseCartoonizeRequest } from '../core/request.js';
 import { Portoon } from '../node/portoon.js';
 import { InProcessQueue } from '../queue/in-process-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
@@ -66,7 +67,7 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
     queue,
     metrics,
     readiness,
-    check: (request) => portoon.check(request),
+    engine: portoon,
     styles: () => portoon.styles(),
     webRoot: WEB_ROOT,
     previewImage: config.previewImage ?? SAMPLE_PHOTO,
@@ -84,7 +85,7 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
       const missing = styles.filter((style) => !style.installed);
       if (missing.length > 0 && config.styles) {
         // Styles asked for by name must work; fail at start-up, not on the first request.
-        portoon.check({ style: missing[0]!.id });
+        portoon.check(parseCartoonizeRequest({ style: missing[0]!.id }));
       }
       for (const style of missing) app.log.warn({ style: style.id, models: style.models }, 'style unavailable: models not installed');
       const installed = styles.filter((style) => style.installed).map((style) => style.id);

@@ -6,11 +6,11 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { PortoonError } from '../core/errors.js';
-import { probeImage } from '../node/codec.js';
-import type { CartoonizeRequest } from '../node/engine.js';
-import type { JobQueue, JobStatus } from '../queue/job-queue.js';
+import type { CartoonEngine } from '../core/engine-port.js';
+import type { JobStatus } from '../core/job.js';
+import type { CartoonizeRequest } from '../core/request.js';
+import type { JobQueue } from '../queue/job-queue.js';
 import { withServiceLimits } from './limits.js';
-import { toCartoonizeRequest, type CartoonFields } from './upload.js';
 
 export interface SubmitContext {
   queue: JobQueue;
@@ -20,9 +20,15 @@ export interface SubmitContext {
   maxSide: number;
   /** Most faces stylized one by one (the service's `--max-faces`). */
   maxFaces: number;
-  maxPixels: number;
-  /** Validates a request against the catalogue and installed models (Portoon.check). */
-  check: (request: CartoonizeRequest) => void;
+  /** Checks requests against the installed styles and probes uploads. */
+  engine: Pick<CartoonEngine, 'check' | 'probe'>;
+}
+
+/** Options of the route plugins that take uploads (the synchronous route and the job API). */
+export interface UploadRouteOptions {
+  submit: SubmitContext;
+  /** Largest upload, in bytes: a longer declared body is refused before it is read. */
+  maxUploadBytes: number;
 }
 
 export function assertStyleServed(style: string, styles: readonly string[] | undefined): void {
@@ -34,13 +40,14 @@ export function assertStyleServed(style: string, styles: readonly string[] | und
 export async function submitUpload(request: FastifyRequest, context: SubmitContext): Promise<JobStatus> {
   const upload = request.upload;
   if (!upload) throw new PortoonError('E_BAD_OPTION', 'Missing parameter "image" (the photo file)');
-  const cartoonizeRequest: CartoonizeRequest = withServiceLimits(toCartoonizeRequest(request.body as CartoonFields), context);
+  // The body was validated into a request by the route's schema (see upload.ts).
+  const cartoonizeRequest = withServiceLimits(request.body as CartoonizeRequest, context);
   assertStyleServed(cartoonizeRequest.style, context.styles);
   if (cartoonizeRequest.mix) assertStyleServed(cartoonizeRequest.mix.style, context.styles);
   // Parameters before the file: a bad style is a 400 even when the file is bad too. (The queue checks
   // again on enqueue, for callers that do not come through here; it is a few map lookups.)
-  context.check(cartoonizeRequest);
-  // Header only (sharp reads it on the libuv pool): not an image → 415, too many pixels → 422.
-  await probeImage(upload.bytes, { maxInputPixels: context.maxPixels });
+  context.engine.check(cartoonizeRequest);
+  // Header only: not an image → 415, too many pixels → 422.
+  await context.engine.probe(upload.bytes);
   return context.queue.enqueue(upload.bytes, cartoonizeRequest, { filename: upload.filename, owner: request.apiKeyId });
 }

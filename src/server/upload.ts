@@ -1,17 +1,17 @@
 /**
  * Multipart uploads: the photo and the parameters of one cartoonization. The parts are read into a
- * plain object of fields, which the route's JSON schema then validates and coerces like any other
- * body; the photo's bytes are kept aside on the request.
+ * plain object of fields, which the request schema then validates; the photo's bytes are kept aside
+ * on the request.
  */
 import type { Readable } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler, onRequestHookHandler, preValidationAsyncHookHandler } from 'fastify';
+import { z } from 'zod';
 import { PortoonError } from '../core/errors.js';
-import { BACKGROUND_MODES } from '../core/pipeline.js';
-import { OUTPUT_FORMATS } from '../node/codec.js';
-import type { CartoonizeRequest } from '../node/engine.js';
-
-/** The longest side of a preview image (gallery thumbnails). */
-export const PREVIEW_MAX_SIDE = 256;
+import { ACCEPTED_LABELS } from '../core/formats.js';
+import { cartoonizeFieldsSchema, decodeTextFields, parseCartoonizeRequest, requestJsonSchema } from '../core/request.js';
+import type { ServerConfig } from './config.js';
+import { formatMb } from './errors.js';
 
 export interface Upload {
   bytes: Buffer;
@@ -25,69 +25,79 @@ declare module 'fastify' {
   }
 }
 
-export interface CartoonFields {
-  image: string;
-  style: string;
-  strength?: number;
-  mix?: string;
-  mixWeight?: number;
-  maxSide?: number;
-  background?: (typeof BACKGROUND_MODES)[number];
-  format?: (typeof OUTPUT_FORMATS)[number] | 'jpg';
-  quality?: number;
-  preview?: boolean;
+/**
+ * The multipart form of a cartoonization: the request's fields (minus those only the library and the
+ * service set) and the photo. Its JSON schema documents the routes; its zod schema validates them.
+ */
+export const cartoonFormSchema = z.strictObject({
+  image: z.string().meta({ format: 'binary', description: `The photo (${ACCEPTED_LABELS}), at most the upload limit` }),
+  ...cartoonizeFieldsSchema.omit({ minFaceSize: true, maxFaces: true, maxTile: true }).shape,
+});
+
+/** The form as documented in the OpenAPI document. */
+export const cartoonBodySchema = requestJsonSchema(cartoonFormSchema);
+
+/**
+ * The routes' body validator: the request schema, applied to the form's text fields once they are
+ * decoded into numbers and booleans. The body becomes the validated `CartoonizeRequest`.
+ */
+const cartoonFormValidator: FastifySchemaCompiler<unknown> = () => (fields) => {
+  try {
+    const decoded = decodeTextFields((fields ?? {}) as Record<string, unknown>, cartoonFormSchema);
+    return { value: parseCartoonizeRequest(decoded, { schema: cartoonFormSchema }) };
+  } catch (error) {
+    return { error: error as Error };
+  }
+};
+
+/** Multipart envelope allowance on top of the file limit, for the early Content-Length check. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+/**
+ * Registers @fastify/multipart with the upload limits: one file of at most the upload size and the
+ * form's few short fields. On the root instance, as the other body parsers are: a multipart body sent
+ * to a route that takes none (a CORS preflight, say) is left unread there rather than refused with 415.
+ */
+export async function registerMultipart(app: FastifyInstance, config: Pick<ServerConfig, 'maxUploadBytes'>): Promise<void> {
+  await app.register(multipart, {
+    limits: { fileSize: config.maxUploadBytes, files: 1, fields: 16, fieldSize: 1024, parts: 17, headerPairs: 64 },
+  });
 }
 
-/** The multipart body as documented (OpenAPI) and validated (after parsing). */
-export const cartoonBodySchema = {
-  type: 'object',
-  required: ['image', 'style'],
-  additionalProperties: false,
-  properties: {
-    image: {
-      type: 'string',
-      format: 'binary',
-      description: 'The photo (JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC), at most the upload limit',
-    },
-    style: { type: 'string', minLength: 1, maxLength: 64, description: 'Style id, see GET /api/v1/styles' },
-    strength: {
-      type: 'number',
-      minimum: 0,
-      maximum: 1,
-      description: "How much of the style to apply; 0 gives back the photo. Default: the style's default",
-    },
-    mix: { type: 'string', minLength: 1, maxLength: 64, description: 'A second style to blend toward' },
-    mixWeight: { type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'Weight of the mix style (with `mix`)' },
-    maxSide: {
-      type: 'integer',
-      minimum: 16,
-      maximum: 100_000,
-      description: 'Shrink so the long side is at most this many pixels (never enlarges)',
-    },
-    background: {
-      type: 'string',
-      enum: [...BACKGROUND_MODES],
-      description: 'stylize everything, keep the photo outside faces, or blur the backdrop',
-    },
-    format: {
-      type: 'string',
-      enum: [...OUTPUT_FORMATS, 'jpg'],
-      description: "Output format. Default: the input's (JPEG/PNG/WebP), else PNG",
-    },
-    quality: { type: 'integer', minimum: 1, maximum: 100, description: 'JPEG/WebP quality (default 90)' },
-    preview: {
-      type: 'boolean',
-      description: `A cheap thumbnail: at most ${PREVIEW_MAX_SIDE} px, JPEG. For galleries that show each style on the user's photo`,
-    },
-  },
-} as const;
+/** The hooks and validator a route that takes a photo upload is declared with. */
+export interface UploadHandling {
+  onRequest: onRequestHookHandler;
+  preValidation: preValidationAsyncHookHandler;
+  validatorCompiler: FastifySchemaCompiler<unknown>;
+}
+
+/**
+ * What every upload route does before its handler: refuse an upload whose declared length is over the
+ * limit before reading any of it, read the parts, and validate the fields into a `CartoonizeRequest`.
+ */
+export function uploadHandling(maxUploadBytes: number): UploadHandling {
+  return { onRequest: uploadGuard(maxUploadBytes), preValidation: readMultipart, validatorCompiler: cartoonFormValidator };
+}
+
+/** An onRequest hook: 413 for a declared Content-Length over the upload limit, before the body is read. */
+function uploadGuard(maxUploadBytes: number): onRequestHookHandler {
+  return async (request) => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxUploadBytes + MULTIPART_OVERHEAD_BYTES) {
+      throw new PortoonError(
+        'E_FILE_TOO_LARGE',
+        `The upload is larger than the limit of ${formatMb(maxUploadBytes)}; send a smaller photo`,
+      );
+    }
+  };
+}
 
 /**
  * A preValidation hook: reads every part of a multipart request. Text fields become `request.body`;
  * the file in the field "image" is buffered (up to the upload limit) into `request.upload`, and the
  * body's `image` holds its name so the schema can require it.
  */
-export async function readMultipart(request: FastifyRequest): Promise<void> {
+async function readMultipart(request: FastifyRequest): Promise<void> {
   if (!request.isMultipart()) {
     throw new PortoonError('E_UNSUPPORTED_FORMAT', 'Send the photo as multipart/form-data, in the field "image"');
   }
@@ -153,23 +163,4 @@ async function readFilePart(request: FastifyRequest, file: Readable & { truncate
   // The limit can also have been passed before the listener above was added.
   if (file.truncated === true) throw tooLarge();
   return Buffer.concat(chunks);
-}
-
-/** Turns validated fields into an engine request. */
-export function toCartoonizeRequest(fields: CartoonFields): CartoonizeRequest {
-  const format = fields.format === 'jpg' ? 'jpeg' : fields.format;
-  const request: CartoonizeRequest = { style: fields.style };
-  if (fields.strength !== undefined) request.strength = fields.strength;
-  if (fields.mix !== undefined) request.mix = { style: fields.mix, weight: fields.mixWeight ?? 0.5 };
-  if (fields.background !== undefined) request.background = fields.background;
-  if (fields.quality !== undefined) request.quality = fields.quality;
-  if (fields.preview) {
-    request.maxSide = Math.min(fields.maxSide ?? PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE);
-    request.format = format ?? 'jpeg';
-    request.quality ??= 80;
-  } else {
-    if (fields.maxSide !== undefined) request.maxSide = fields.maxSide;
-    if (format !== undefined) request.format = format;
-  }
-  return request;
 }

@@ -7,7 +7,7 @@ import { estimateSimilarity, invertAffine, warpAffine, type Point } from '../../
 import { detectFaces } from '../../src/core/face/detect.js';
 import type { FloatPlane, RawImage } from '../../src/core/image.js';
 import type { InferenceBackend } from '../../src/core/inference.js';
-import type { ModelEntry } from '../../src/core/models/manifest.js';
+import type { Catalogue } from '../../src/core/models/catalogue.js';
 
 /** Template points (image-left eye, image-right eye, nose, mouth corners) in a 512 crop. */
 const TEMPLATE_512: readonly Point[] = [
@@ -29,13 +29,8 @@ export interface FaceCrop {
 }
 
 /** Every detected face of `photo` as an aligned `size`-px crop with its skin mask. */
-export async function faceCrops(
-  photo: RawImage,
-  backend: InferenceBackend,
-  model: (id: string) => ModelEntry,
-  size = 512,
-): Promise<FaceCrop[]> {
-  const faces = await detectFaces(photo, backend, model);
+export async function faceCrops(photo: RawImage, backend: InferenceBackend, catalogue: Catalogue, size = 512): Promise<FaceCrop[]> {
+  const faces = await detectFaces(photo, backend, catalogue);
   const template = TEMPLATE_512.map(([x, y]) => [(x * size) / 512, (y * size) / 512] as const);
   const out: FaceCrop[] = [];
   for (const face of faces) {
@@ -49,7 +44,7 @@ export async function faceCrops(
       // The template's eyes are a quarter of the crop apart; ArcFace's are 35.24/112 of the face box.
       faceBox: ((template[1]![0] - template[0]![0]) * 112) / 35.24,
     };
-    const masks = await faceMasks({ image: crop, imageToCrop, geometry }, backend, model);
+    const masks = await faceMasks({ image: crop, imageToCrop, geometry }, backend, catalogue.helper('face-parser'));
     out.push({ crop, skin: masks.skin, unit: (Math.max(photo.width, photo.height) / 1000) * scale, box: face.box });
   }
   return out;

@@ -1,14 +1,18 @@
 /**
  * The job-queue conformance suite. Every backend (in-process now, Redis later) runs exactly these
- * tests through its own factory: same inputs, same states, same errors.
+ * tests through its own factory: same inputs, same states, same errors. The suite runs on an engine
+ * it is given: the real one, or a fake whose runs finish when the test says so (ordering, cancelling
+ * and timeouts are then exact, not a matter of how fast the machine is).
  */
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CartoonEngine } from '../../src/core/engine-port.js';
 import { PortoonError } from '../../src/core/errors.js';
+import { parseCartoonizeRequest, type CartoonizeParams, type CartoonizeRequest } from '../../src/core/request.js';
 import { isFinished, type JobQueue, type JobState, type JobStatus } from '../../src/queue/job-queue.js';
 import { portrait } from '../helpers/env.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitFor, within } from '../helpers/wait.js';
 
 export interface ConformanceOptions {
   /** Jobs that may wait beyond the running ones. */
@@ -17,34 +21,45 @@ export interface ConformanceOptions {
   ttlMs: number;
 }
 
+/** The backend under test: makes a queue that runs its jobs on the given engine. */
 export interface QueueBackend {
-  /** Images processed at the same time by this backend's workers (the suite assumes 1). */
-  create(options: ConformanceOptions): Promise<JobQueue>;
-  /** Frees what `create` and the backend set up. */
-  teardown(): Promise<void>;
+  create(engine: CartoonEngine, options: ConformanceOptions): Promise<JobQueue>;
 }
+
+/** A job whose run keeps the engine's one worker busy until it is released. */
+export interface HeldJob {
+  input: Uint8Array;
+  request: CartoonizeRequest;
+  /**
+   * Lets the run finish. A fake engine holds the run until then; the real engine is given a photo
+   * that takes seconds, long enough for every check made before release, and ignores it.
+   */
+  release(): void;
+}
+
+/** The engine the suite runs on. It has one worker, runs `QUICK_STYLE` quickly and knows `MISSING_MODEL_STYLE` without its model. */
+export interface EngineHarness {
+  engine: CartoonEngine;
+  /** A new job that runs until released; its runs report progress before they finish. */
+  held(): HeldJob;
+  /** The longest one wait in the suite may take (a job to finish, a state to be reached). */
+  deadlineMs: number;
+  /** Frees the engine. */
+  close(): Promise<void>;
+}
+
+/** A style the engine runs in well under a second on the suite's small photo. */
+export const QUICK_STYLE = 'cel';
+/** A style the engine knows but whose model is not installed. */
+export const MISSING_MODEL_STYLE = 'shinkai';
 
 const DEFAULTS: ConformanceOptions = { maxQueued: 8, timeoutMs: 120_000, ttlMs: 60_000 };
 
-/** The suite's photos: a small portrait (fast styles), and the 1280x960 group photo (slow styles). */
+/** The suite's small photo (512x512). */
 const small = (): Uint8Array => readFileSync(portrait('01-woman-mask-peace.jpg'));
-const large = (): Uint8Array => readFileSync(portrait('12-group-selfie-cafe.jpeg'));
 
-/** The job's status once it is in one of `states` (fails after the deadline, or at once if it finished otherwise). */
-async function untilState(queue: JobQueue, id: string, states: readonly JobState[], timeoutMs = 30_000): Promise<JobStatus> {
-  return waitFor(
-    `job ${id} to be ${states.join(' or ')}`,
-    async () => {
-      const status = await queue.status(id);
-      if (!status) throw new Error(`job ${id} is unknown`);
-      if (!states.includes(status.state) && isFinished(status.state))
-        throw new Error(`job ${id} finished as ${status.state}, not ${states.join(' or ')}`);
-      return status;
-    },
-    (status) => states.includes(status.state),
-    { timeoutMs, intervalMs: 20 },
-  );
-}
+const request = (params: CartoonizeParams): CartoonizeRequest => parseCartoonizeRequest(params);
+const quick = (params: Partial<CartoonizeParams> = {}): CartoonizeRequest => request({ style: QUICK_STYLE, ...params });
 
 async function rejection(promise: Promise<unknown>): Promise<PortoonError> {
   const error = await promise.then(
@@ -55,42 +70,66 @@ async function rejection(promise: Promise<unknown>): Promise<PortoonError> {
   return error as PortoonError;
 }
 
-export function describeQueueConformance(name: string, setup: () => Promise<QueueBackend>): void {
+export function describeQueueConformance(name: string, backend: QueueBackend, setup: () => Promise<EngineHarness>): void {
   describe(`job queue conformance: ${name}`, () => {
-    let backend: QueueBackend;
+    let harness: EngineHarness;
     const open: JobQueue[] = [];
+    const held: HeldJob[] = [];
     const create = async (options: Partial<ConformanceOptions> = {}): Promise<JobQueue> => {
-      const queue = await backend.create({ ...DEFAULTS, ...options });
+      const queue = await backend.create(harness.engine, { ...DEFAULTS, ...options });
       open.push(queue);
       return queue;
     };
+    const hold = (): HeldJob => {
+      const job = harness.held();
+      held.push(job);
+      return job;
+    };
+
+    /** The job's final status (fails after the deadline). */
+    const finished = (queue: JobQueue, id: string): Promise<JobStatus> => within(`job ${id} to finish`, queue.wait(id), harness.deadlineMs);
+
+    /** The job's status once it is in `state` (fails after the deadline, or at once if it finished otherwise). */
+    const untilState = (queue: JobQueue, id: string, state: JobState): Promise<JobStatus> =>
+      waitFor(
+        `job ${id} to be ${state}`,
+        async () => {
+          const status = await queue.status(id);
+          if (!status) throw new Error(`job ${id} is unknown`);
+          if (status.state !== state && isFinished(status.state)) throw new Error(`job ${id} finished as ${status.state}, not ${state}`);
+          return status;
+        },
+        (status) => status.state === state,
+        { timeoutMs: harness.deadlineMs, intervalMs: 10 },
+      );
 
     beforeAll(async () => {
-      backend = await setup();
+      harness = await setup();
     });
     afterEach(async () => {
+      // A failed test may leave runs held: release them so that closing the queues does not wait on them.
+      for (const job of held.splice(0)) job.release();
       await Promise.all(open.splice(0).map((queue) => queue.close(0)));
     });
     afterAll(async () => {
-      await backend?.teardown();
+      await harness?.close();
     });
 
     it('runs a job to completion: state, per-stage progress, report and an image of the input size', async () => {
       const queue = await create();
-      const accepted = await queue.enqueue(small(), { style: 'cel', format: 'png' }, { filename: 'me.jpg' });
-      // Either is right (a backend may or may not start a job before enqueue returns); finished is not.
-      expect(['queued', 'running']).toContain(accepted.state);
-      expect(accepted.style).toBe('cel');
+      const accepted = await queue.enqueue(small(), quick({ format: 'png' }), { filename: 'me.jpg' });
+      expect(isFinished(accepted.state)).toBe(false);
+      expect(accepted.style).toBe(QUICK_STYLE);
       expect(accepted.filename).toBe('me.jpg');
       expect(Date.parse(accepted.createdAt)).not.toBeNaN();
-      const done = await queue.wait(accepted.id);
+      const done = await finished(queue, accepted.id);
       expect(done.state).toBe('completed');
       expect(done.overall).toBe(1);
       expect(done.progress.decode).toBe(1);
       expect(done.progress.encode).toBe(1);
       expect(Date.parse(done.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(done.startedAt!));
       expect(Date.parse(done.expiresAt!)).toBeGreaterThan(Date.parse(done.finishedAt!));
-      expect(done.report).toMatchObject({ width: 512, height: 512, style: 'cel', format: 'png' });
+      expect(done.report).toMatchObject({ width: 512, height: 512, style: QUICK_STYLE, format: 'png' });
       const result = await queue.result(accepted.id);
       expect(result).toBeDefined();
       const meta = await sharp(result!.image).metadata();
@@ -98,90 +137,115 @@ export function describeQueueConformance(name: string, setup: () => Promise<Queu
       expect(await queue.status(accepted.id)).toMatchObject({ id: accepted.id, state: 'completed' });
     });
 
-    it('reports progress while a job runs, stage by stage', async () => {
+    it('reports progress while a job runs, stage by stage, never backwards', async () => {
       const queue = await create();
-      const { id } = await queue.enqueue(large(), { style: 'cartoon' });
+      const job = hold();
+      const { id } = await queue.enqueue(job.input, job.request);
       const seen: JobStatus[] = [];
+      const sample = async (): Promise<JobStatus> => {
+        const status = await queue.status(id);
+        if (!status) throw new Error(`job ${id} is unknown`);
+        seen.push(status);
+        return status;
+      };
       await waitFor(
-        `job ${id} to finish`,
-        async () => {
-          const status = await queue.status(id);
-          if (!status) throw new Error(`job ${id} is unknown`);
-          seen.push(status);
-          return status;
-        },
-        (status) => isFinished(status.state),
-        { timeoutMs: 120_000, intervalMs: 20 },
+        `job ${id} to report progress`,
+        sample,
+        (status) => status.state === 'running' && status.stage !== undefined && status.overall > 0 && status.overall < 1,
+        { timeoutMs: harness.deadlineMs, intervalMs: 10 },
       );
-      const running = seen.filter((s) => s.state === 'running');
-      expect(running.length).toBeGreaterThan(0);
-      expect(running.some((s) => s.stage !== undefined && s.overall > 0 && s.overall < 1)).toBe(true);
+      job.release();
+      await waitFor(`job ${id} to finish`, sample, (status) => isFinished(status.state), { timeoutMs: harness.deadlineMs, intervalMs: 10 });
       const overall = seen.map((s) => s.overall);
       expect(overall).toEqual([...overall].sort((a, b) => a - b));
-      expect(seen.at(-1)!.state).toBe('completed');
+      expect(seen.at(-1)).toMatchObject({ state: 'completed', overall: 1 });
     });
 
     it('records a failed job with the error code of a bad input, and keeps no result', async () => {
       const queue = await create();
-      const { id } = await queue.enqueue(new TextEncoder().encode('this is not an image'), { style: 'cel' });
-      const done = await queue.wait(id);
+      const { id } = await queue.enqueue(new TextEncoder().encode('this is not an image'), quick());
+      const done = await finished(queue, id);
       expect(done.state).toBe('failed');
       expect(done.error?.code).toBe('E_UNSUPPORTED_FORMAT');
       expect(done.error?.message).toMatch(/not an image/);
       expect(await queue.result(id)).toBeUndefined();
     });
 
-    it('refuses an invalid request at once, without creating a job', async () => {
+    it('refuses at once, without creating a job, a request the engine cannot run: an unknown style, a missing model', async () => {
       const queue = await create();
-      expect((await rejection(queue.enqueue(small(), { style: 'no-such-style' }))).code).toBe('E_UNKNOWN_STYLE');
-      expect((await rejection(queue.enqueue(small(), { style: 'cel', strength: 3 }))).code).toBe('E_BAD_OPTION');
-      expect(await queue.counts()).toMatchObject({ queued: 0, running: 0 });
+      expect((await rejection(queue.enqueue(small(), request({ style: 'no-such-style' })))).code).toBe('E_UNKNOWN_STYLE');
+      expect((await rejection(queue.enqueue(small(), request({ style: QUICK_STYLE, mix: 'no-such-style' })))).code).toBe('E_UNKNOWN_STYLE');
+      expect((await rejection(queue.enqueue(small(), request({ style: MISSING_MODEL_STYLE })))).code).toBe('E_MODEL_MISSING');
+      expect(await queue.counts()).toEqual({ queued: 0, running: 0, finished: 0 });
     });
 
     it('is bounded: beyond running + maxQueued it refuses with E_QUEUE_FULL and a retry hint', async () => {
       const queue = await create({ maxQueued: 1 });
-      const first = await queue.enqueue(large(), { style: 'cartoon' });
-      const second = await queue.enqueue(small(), { style: 'cel' });
-      const refused = await rejection(queue.enqueue(small(), { style: 'cel' }));
+      const job = hold();
+      const first = await queue.enqueue(job.input, job.request);
+      await untilState(queue, first.id, 'running');
+      const second = await queue.enqueue(small(), quick());
+      expect(second.state).toBe('queued');
+      const refused = await rejection(queue.enqueue(small(), quick()));
       expect(refused.code).toBe('E_QUEUE_FULL');
       expect(refused.details.retryAfter).toBeGreaterThanOrEqual(1);
       expect(queue.retryAfterSeconds()).toBeGreaterThanOrEqual(1);
       expect(await queue.counts()).toMatchObject({ queued: 1, running: 1 });
-      expect((await queue.wait(first.id)).state).toBe('completed');
-      expect((await queue.wait(second.id)).state).toBe('completed');
+      job.release();
+      expect((await finished(queue, first.id)).state).toBe('completed');
+      expect((await finished(queue, second.id)).state).toBe('completed');
+    });
+
+    it('runs jobs in the order they were accepted', async () => {
+      const queue = await create();
+      const [a, b] = [hold(), hold()];
+      const first = await queue.enqueue(a.input, a.request);
+      await untilState(queue, first.id, 'running');
+      const second = await queue.enqueue(b.input, b.request);
+      const third = await queue.enqueue(small(), quick());
+      a.release();
+      await untilState(queue, second.id, 'running');
+      expect((await queue.status(third.id))!.state).toBe('queued');
+      b.release();
+      expect((await finished(queue, third.id)).state).toBe('completed');
+      expect((await queue.status(first.id))!.state).toBe('completed');
+      expect((await queue.status(second.id))!.state).toBe('completed');
     });
 
     it('cancels a queued job (it never runs) and a running one (the next job still runs)', async () => {
       const queue = await create();
-      const running = await queue.enqueue(large(), { style: 'anime' });
-      const waiting = await queue.enqueue(small(), { style: 'cel' });
-      await untilState(queue, running.id, ['running']);
+      const job = hold();
+      const running = await queue.enqueue(job.input, job.request);
+      const waiting = await queue.enqueue(small(), quick());
+      await untilState(queue, running.id, 'running');
       expect((await queue.cancel(waiting.id))!.state).toBe('cancelled');
       expect((await queue.status(waiting.id))!.startedAt).toBeUndefined();
       expect((await queue.cancel(running.id))!.state).toBe('cancelled');
-      expect((await queue.wait(running.id)).state).toBe('cancelled');
+      expect((await finished(queue, running.id)).state).toBe('cancelled');
       expect(await queue.result(running.id)).toBeUndefined();
-      const next = await queue.enqueue(small(), { style: 'cel' });
-      expect((await queue.wait(next.id)).state).toBe('completed');
+      const next = await queue.enqueue(small(), quick());
+      expect((await finished(queue, next.id)).state).toBe('completed');
       // Cancelling a finished job leaves it as it is.
       expect((await queue.cancel(next.id))!.state).toBe('completed');
+      expect((await queue.status(running.id))!.state).toBe('cancelled');
     });
 
     it('fails a job that runs longer than the timeout with E_TIMEOUT, and keeps working', async () => {
       const queue = await create({ timeoutMs: 300 });
-      const slow = await queue.enqueue(large(), { style: 'anime' });
-      const done = await queue.wait(slow.id);
+      const job = hold();
+      const slow = await queue.enqueue(job.input, job.request);
+      const done = await finished(queue, slow.id);
       expect(done.state).toBe('failed');
       expect(done.error?.code).toBe('E_TIMEOUT');
-      // A thumbnail whose face is too small for a face pass: done in tens of milliseconds, well inside the timeout.
-      const next = await queue.enqueue(small(), { style: 'cel', maxSide: 64 });
-      expect((await queue.wait(next.id)).state).toBe('completed');
+      // A thumbnail: done in tens of milliseconds, well inside the timeout.
+      const next = await queue.enqueue(small(), quick({ maxSide: 64 }));
+      expect((await finished(queue, next.id)).state).toBe('completed');
     });
 
     it('forgets finished jobs and their results after the TTL', async () => {
       const queue = await create({ ttlMs: 400 });
-      const { id } = await queue.enqueue(small(), { style: 'cel', maxSide: 128 });
-      await queue.wait(id);
+      const { id } = await queue.enqueue(small(), quick({ maxSide: 128 }));
+      await finished(queue, id);
       expect(await queue.result(id)).toBeDefined();
       await waitFor(
         `job ${id} to be forgotten`,
@@ -202,34 +266,54 @@ export function describeQueueConformance(name: string, setup: () => Promise<Queu
 
     it('removes a job on request', async () => {
       const queue = await create();
-      const { id } = await queue.enqueue(small(), { style: 'cel', maxSide: 128 });
-      await queue.wait(id);
+      const { id } = await queue.enqueue(small(), quick({ maxSide: 128 }));
+      await finished(queue, id);
       await queue.remove(id);
       expect(await queue.status(id)).toBeUndefined();
+      expect(await queue.result(id)).toBeUndefined();
     });
 
     it('wait() gives up when its signal aborts, without touching the job', async () => {
       const queue = await create();
-      const { id } = await queue.enqueue(large(), { style: 'cartoon' });
+      const job = hold();
+      const { id } = await queue.enqueue(job.input, job.request);
+      await untilState(queue, id, 'running');
       const controller = new AbortController();
       const waiting = rejection(queue.wait(id, controller.signal));
-      // Abort while the job is certainly unfinished: it is running (and takes seconds).
-      await untilState(queue, id, ['running']);
       controller.abort(new PortoonError('E_CLOSED', 'caller went away'));
       expect((await waiting).code).toBe('E_CLOSED');
       // The job itself carries on, untouched, and completes.
       expect((await queue.status(id))!.state).toBe('running');
-      expect((await queue.wait(id)).state).toBe('completed');
+      job.release();
+      expect((await finished(queue, id)).state).toBe('completed');
     });
 
-    it('on close, lets accepted jobs finish and refuses new ones', async () => {
-      const queue = await backend.create(DEFAULTS);
-      const a = await queue.enqueue(small(), { style: 'cel' });
-      const b = await queue.enqueue(small(), { style: 'cel' });
-      await queue.close(60_000);
+    it('on close, refuses new jobs and lets accepted ones finish, running and waiting', async () => {
+      const queue = await backend.create(harness.engine, DEFAULTS);
+      const job = hold();
+      const a = await queue.enqueue(job.input, job.request);
+      await untilState(queue, a.id, 'running');
+      const b = await queue.enqueue(small(), quick());
+      const closing = queue.close(60_000);
+      expect((await rejection(queue.enqueue(small(), quick()))).code).toBe('E_CLOSED');
+      expect((await queue.status(a.id))!.state).toBe('running');
+      job.release();
+      await within('the queue to close', closing, harness.deadlineMs);
       expect((await queue.status(a.id))!.state).toBe('completed');
       expect((await queue.status(b.id))!.state).toBe('completed');
-      expect((await rejection(queue.enqueue(small(), { style: 'cel' }))).code).toBe('E_CLOSED');
+    });
+
+    it('on close, fails the jobs still unfinished when the grace period ends with E_CLOSED', async () => {
+      const queue = await backend.create(harness.engine, DEFAULTS);
+      const job = hold();
+      const a = await queue.enqueue(job.input, job.request);
+      await untilState(queue, a.id, 'running');
+      const b = await queue.enqueue(small(), quick());
+      await within('the queue to close', queue.close(50), harness.deadlineMs);
+      for (const id of [a.id, b.id]) {
+        expect(await queue.status(id)).toMatchObject({ state: 'failed', error: { code: 'E_CLOSED' } });
+        expect(await queue.result(id)).toBeUndefined();
+      }
     });
   });
 }

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveServerConfig } from '../../src/server/config.js';
 import { createService, SAMPLE_PHOTO, type Service } from '../../src/server/service.js';
-import { PREVIEW_MAX_SIDE } from '../../src/server/upload.js';
+import { PREVIEW_MAX_SIDE } from '../../src/core/request.js';
 import { describeWithModels, TEST_MODELS_DIR } from '../helpers/env.js';
 import { loadRgb, meanAbsDiff } from '../helpers/images.js';
 import type { RawImage } from '../../src/core/image.js';

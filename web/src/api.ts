@@ -3,8 +3,12 @@
  * server's error code and message, so the UI can show the server's own words; busy answers (503, 429)
  * are retried after the server's Retry-After, because the service sheds load with a bounded queue.
  */
+import type { PublicJobStatus } from '../../src/core/job.js';
+import type { CartoonizeParams } from '../../src/core/request.js';
+import type { StyleInfo } from '../../src/core/style-info.js';
 import { sleep } from './sleep.js';
 
+/** The body of GET /api/v1/info (the fields the page uses). */
 export interface ServiceInfo {
   version: string;
   maxUploadBytes: number;
@@ -13,50 +17,11 @@ export interface ServiceInfo {
   authRequired: boolean;
 }
 
-export interface StyleInfo {
-  id: string;
-  label: string;
-  description: string;
-  installed: boolean;
-  licenses: string[];
-  commercialUse: boolean;
-  models: string[];
-  /** The strength the style is made for (the slider starts there). */
-  defaultStrength?: number;
-  previewUrl?: string;
-}
-
-export type Background = 'stylize' | 'keep' | 'blur';
-export type OutputFormat = 'png' | 'jpeg' | 'webp';
-
-export interface CartoonOptions {
-  style: string;
-  strength?: number;
-  mix?: string;
-  mixWeight?: number;
-  background?: Background;
-  format?: OutputFormat;
-  preview?: boolean;
-}
-
-export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
-
-export interface JobStatus {
-  id: string;
-  state: JobState;
-  stage?: string;
-  progress: Record<string, number>;
-  overall: number;
-  error?: { code: string; message: string };
-  report?: { width: number; height: number; style: string; format: string; faces: unknown[] };
-}
-
-export interface JobCreated {
-  id: string;
-  state: JobState;
-  statusUrl: string;
-  resultUrl: string;
-}
+/** The request fields the page sets: a subset of what the API takes, under the same names. */
+export type CartoonOptions = Pick<
+  CartoonizeParams,
+  'style' | 'strength' | 'mix' | 'mixWeight' | 'background' | 'format' | 'preview' | 'detector'
+>;
 
 export interface ImageResult {
   blob: Blob;
@@ -130,16 +95,17 @@ export class ApiClient {
     return imageResult(response);
   }
 
-  createJob(image: Blob, fileName: string, options: CartoonOptions, signal?: AbortSignal, onBusy?: BusyListener): Promise<JobCreated> {
-    return this.json<JobCreated>(
+  /** Starts a job; the server answers with its status (queued) and the links to follow. */
+  createJob(image: Blob, fileName: string, options: CartoonOptions, signal?: AbortSignal, onBusy?: BusyListener): Promise<PublicJobStatus> {
+    return this.json<PublicJobStatus>(
       '/api/v1/jobs',
       () => ({ method: 'POST', body: toFormData(image, fileName, options), signal: signal ?? null }),
       onBusy,
     );
   }
 
-  job(id: string, signal?: AbortSignal): Promise<JobStatus> {
-    return this.json<JobStatus>(`/api/v1/jobs/${encodeURIComponent(id)}`, () => ({ signal: signal ?? null }));
+  job(id: string, signal?: AbortSignal): Promise<PublicJobStatus> {
+    return this.json<PublicJobStatus>(`/api/v1/jobs/${encodeURIComponent(id)}`, () => ({ signal: signal ?? null }));
   }
 
   async jobResult(id: string, signal?: AbortSignal): Promise<ImageResult> {
@@ -200,6 +166,7 @@ function toFormData(image: Blob, fileName: string, options: CartoonOptions): For
     if (options.mixWeight !== undefined) form.append('mixWeight', String(options.mixWeight));
   }
   if (options.background) form.append('background', options.background);
+  if (options.detector) form.append('detector', options.detector);
   if (options.format) form.append('format', options.format);
   if (options.preview) form.append('preview', 'true');
   form.append('image', image, fileName);

@@ -2,7 +2,10 @@
  * The render settings: strength, the optional second style and its weight, background and format.
  * Reads them into API options and keeps the readouts and dependent controls in step.
  */
-import type { Background, CartoonOptions, OutputFormat, StyleInfo } from './api.js';
+import type { OutputFormat } from '../../src/core/formats.js';
+import type { BackgroundMode } from '../../src/core/request.js';
+import type { StyleInfo } from '../../src/core/style-info.js';
+import type { CartoonOptions } from './api.js';
 import { h } from './dom.js';
 
 export interface ControlElements {
@@ -56,7 +59,7 @@ export class Controls {
       options.mix = this.el.mixStyle.value;
       options.mixWeight = Number(this.el.mixWeight.value);
     }
-    if (this.el.background.value) options.background = this.el.background.value as Background;
+    if (this.el.background.value) options.background = this.el.background.value as BackgroundMode;
     return options;
   }
 

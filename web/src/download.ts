@@ -1,5 +1,11 @@
 /** Names the downloaded result after the photo and the style: "photo.jpg" + anime → "photo-anime.png". */
-const EXTENSIONS: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+import { extensionOf, mimeTypeOf, OUTPUT_FORMATS } from '../../src/core/formats.js';
+
+/** The file extension for a result's MIME type (`image/jpeg` → `jpg`); PNG when the type is not an output format. */
+function extensionForMime(mimeType: string): string {
+  const format = OUTPUT_FORMATS.find((f) => mimeTypeOf(f) === mimeType);
+  return format ? extensionOf(format) : 'png';
+}
 
 export function resultFileName(original: string, style: string, mimeType: string): string {
   const stem =
@@ -8,7 +14,7 @@ export function resultFileName(original: string, style: string, mimeType: string
       .replace(/[^\p{L}\p{N}_-]+/gu, '-')
       .replace(/^-+|-+$/g, '')
       .slice(0, 80) || 'portrait';
-  return `${stem}-${style}.${EXTENSIONS[mimeType] ?? 'png'}`;
+  return `${stem}-${style}.${extensionForMime(mimeType)}`;
 }
 
 export function setDownload(link: HTMLAnchorElement, url: string, fileName: string): void {

@@ -3,7 +3,7 @@
  * group), each with a thumbnail. Before a photo is chosen a thumbnail is the server's sample of the
  * style; afterwards it is the style applied to the user's own photo. The preview queue supplies them.
  */
-import type { StyleInfo } from './api.js';
+import type { StyleInfo } from '../../src/core/style-info.js';
 import { h } from './dom.js';
 
 export type ThumbnailState = 'idle' | 'queued' | 'loading' | 'ready' | 'failed';

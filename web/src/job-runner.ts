@@ -3,19 +3,20 @@
  * then fetch the result. Aborting the signal cancels the job on the server too, so a cancelled render
  * stops using a worker.
  */
-import { ApiError, type ApiClient, type BusyListener, type CartoonOptions, type ImageResult, type JobStatus } from './api.js';
+import type { PublicJobStatus } from '../../src/core/job.js';
+import { ApiError, type ApiClient, type BusyListener, type CartoonOptions, type ImageResult } from './api.js';
 import { sleep } from './sleep.js';
 
 export interface JobListeners {
   /** Each status polled, for the progress display. */
-  onStatus: (status: JobStatus) => void;
+  onStatus: (status: PublicJobStatus) => void;
   /** The server's queue is full; the submission is retried after `seconds`. */
   onBusy: BusyListener;
 }
 
 export interface JobOutcome {
   result: ImageResult;
-  status: JobStatus;
+  status: PublicJobStatus;
 }
 
 export async function runJob(

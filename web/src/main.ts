@@ -3,7 +3,8 @@
  * it, runs the full render as a job and shows the result. Each piece lives in its own module; this
  * file only holds the page's state and the order things happen in.
  */
-import { ApiClient, ApiError, type ServiceInfo, type StyleInfo } from './api.js';
+import type { StyleInfo } from '../../src/core/style-info.js';
+import { ApiClient, ApiError, type ServiceInfo } from './api.js';
 import { loadApiKey } from './api-key.js';
 import { AuthPanel } from './auth-panel.js';
 import { CompareView } from './compare.js';

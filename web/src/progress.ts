@@ -1,7 +1,8 @@
 /** Shows what a render is doing: the current stage in words and an overall progress bar. */
-import type { JobStatus } from './api.js';
+import type { PublicJobStatus } from '../../src/core/job.js';
+import type { Stage } from '../../src/core/report.js';
 
-const STAGE_LABELS: Record<string, string> = {
+const STAGE_LABELS: Record<Stage, string> = {
   decode: 'Reading the photo',
   detect: 'Finding faces',
   align: 'Lining up faces',
@@ -29,7 +30,7 @@ export class ProgressView {
     this.render(`The server is busy; trying again in ${seconds} s`, 0);
   }
 
-  update(status: JobStatus): void {
+  update(status: PublicJobStatus): void {
     if (status.state === 'queued') this.render('Waiting for a free worker', 0);
     else if (status.state === 'completed') this.render('Downloading the result', 1);
     else this.render((status.stage && STAGE_LABELS[status.stage]) ?? 'Working', status.overall);

@@ -3,42 +3,18 @@
  * and size. The server checks again; this only saves the user a pointless upload and gives a clearer
  * message sooner.
  */
+import { ACCEPTED_MIME_TYPES, INPUT_IMAGE_TYPES, type InputImageType } from '../../src/core/formats.js';
 
-/** What the server accepts when it does not say otherwise. */
-export const DEFAULT_ACCEPTED_TYPES = [
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/gif',
-  'image/avif',
-  'image/tiff',
-  'image/heic',
-  'image/heif',
-];
+/** What the server accepts when it does not say otherwise (the service lists the same table in /api/v1/info). */
+export const DEFAULT_ACCEPTED_TYPES: readonly string[] = ACCEPTED_MIME_TYPES;
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
-const EXTENSIONS: Record<string, readonly string[]> = {
-  'image/jpeg': ['jpg', 'jpeg', 'jpe', 'jfif'],
-  'image/png': ['png'],
-  'image/webp': ['webp'],
-  'image/gif': ['gif'],
-  'image/avif': ['avif'],
-  'image/tiff': ['tif', 'tiff'],
-  'image/heic': ['heic'],
-  'image/heif': ['heif', 'heic'],
-};
+/** The row of the shared input-type table for a MIME type. */
+const inputType = (mime: string): InputImageType | undefined => INPUT_IMAGE_TYPES.find((type) => type.mime === mime);
 
-const LABELS: Record<string, string> = {
-  'image/jpeg': 'JPEG',
-  'image/png': 'PNG',
-  'image/webp': 'WebP',
-  'image/gif': 'GIF',
-  'image/avif': 'AVIF',
-  'image/tiff': 'TIFF',
-  'image/heic': 'HEIC',
-  'image/heif': 'HEIF',
-};
+/** File extensions a MIME type goes by (none for a type the table does not know). */
+const extensionsOf = (mime: string): readonly string[] => inputType(mime)?.extensions ?? [];
 
 export interface UploadRules {
   acceptedTypes: readonly string[];
@@ -49,14 +25,14 @@ export type Validation = { ok: true } | { ok: false; message: string };
 
 /** "JPEG, PNG, WebP or GIF": for hints and error messages. */
 export function describeTypes(types: readonly string[]): string {
-  const labels = [...new Set(types.map((t) => LABELS[t] ?? t.replace(/^image\//, '').toUpperCase()))];
+  const labels = [...new Set(types.map((t) => inputType(t)?.label ?? t.replace(/^image\//, '').toUpperCase()))];
   if (labels.length <= 1) return labels.join('');
   return `${labels.slice(0, -1).join(', ')} or ${labels.at(-1)}`;
 }
 
 /** Value for the file input's accept attribute: MIME types plus extensions (some systems only know one). */
 export function acceptAttribute(types: readonly string[]): string {
-  return [...types, ...types.flatMap((t) => (EXTENSIONS[t] ?? []).map((ext) => `.${ext}`))].join(',');
+  return [...types, ...types.flatMap((t) => extensionsOf(t).map((ext) => `.${ext}`))].join(',');
 }
 
 export function formatBytes(bytes: number): string {
@@ -65,15 +41,15 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MB`;
 }
 
-function extensionOf(name: string): string {
+function fileExtension(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot < 0 ? '' : name.slice(dot + 1).toLowerCase();
 }
 
 /** Type and size, from what the browser tells us about the file. */
 export function checkFile(file: { name: string; type: string; size: number }, rules: UploadRules): Validation {
-  const ext = extensionOf(file.name);
-  const typeOk = rules.acceptedTypes.includes(file.type) || rules.acceptedTypes.some((t) => (EXTENSIONS[t] ?? []).includes(ext));
+  const ext = fileExtension(file.name);
+  const typeOk = rules.acceptedTypes.includes(file.type) || rules.acceptedTypes.some((t) => extensionsOf(t).includes(ext));
   if (!typeOk) {
     return { ok: false, message: `“${file.name}” is not a supported photo. Please choose a ${describeTypes(rules.acceptedTypes)} image.` };
   }

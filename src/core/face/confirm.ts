@@ -8,12 +8,10 @@
 import { PortoonError } from '../errors.js';
 import type { RawImage } from '../image.js';
 import type { InferenceBackend } from '../inference.js';
-import type { ModelEntry } from '../models/manifest.js';
+import type { HelperModels } from '../models/catalogue.js';
 import type { Point } from './candidate.js';
-import { detectFaces, type Detector, type Face } from './detect.js';
+import { checkDetectionImage, detectFaces, DETECTOR_ROLES, type Detector, type Face } from './detect.js';
 import { ORIENTATIONS, type Orientation } from './orientation.js';
-import { RETINAFACE_ID } from './retinaface.js';
-import { YUNET_ID } from './yunet.js';
 
 /** A point as the alignment module writes it (read-only); detector points are accepted too. */
 type PointLike = readonly [number, number];
@@ -78,14 +76,15 @@ export async function confirmOnCrop(
   crop: RawImage,
   expected: readonly PointLike[],
   backend: InferenceBackend,
-  model: (id: string) => ModelEntry,
+  models: HelperModels,
   options: ConfirmOptions = {},
 ): Promise<CropConfirmation | undefined> {
   const { size = CONFIRM_SIZE, tolerance = CONFIRM_TOLERANCE, minScore, orientations = ORIENTATIONS } = options;
+  checkDetectionImage(crop);
   const eyeDistance = checkExpected(expected);
   checkOptions(size, tolerance);
-  const detector = options.detector ?? defaultDetector(backend);
-  const faces = await detectFaces(crop, backend, model, { detector, maxSide: size, minScore, orientations });
+  const detector = options.detector ?? defaultDetector(backend, models);
+  const faces = await detectFaces(crop, backend, models, { detector, maxSide: size, minScore, orientations });
   const nearest = nearestFace(faces, expected);
   if (nearest === undefined || nearest.distance > tolerance * eyeDistance) return undefined;
   return { landmarks: nearest.face.landmarks, score: nearest.face.score, detector: nearest.face.detector };
@@ -98,8 +97,12 @@ export async function confirmOnCrop(
  * "confirmed" 14 of 81 faces aligned sideways or upside down (1 with four orientations), where
  * RetinaFace confirmed all 27 real faces and none of the 120 wrong crops.
  */
-function defaultDetector(backend: InferenceBackend): Detector {
-  return backend.has(RETINAFACE_ID) || !backend.has(YUNET_ID) ? 'retinaface' : 'yunet';
+function defaultDetector(backend: InferenceBackend, models: HelperModels): Detector {
+  const installed = (detector: Detector): boolean => {
+    const entry = models.helper(DETECTOR_ROLES[detector]);
+    return entry !== undefined && backend.has(entry.id);
+  };
+  return installed('retinaface') || !installed('yunet') ? 'retinaface' : 'yunet';
 }
 
 /** The face whose landmarks lie nearest `expected` (mean point distance, crop pixels). */

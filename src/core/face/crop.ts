@@ -6,7 +6,7 @@ import { resizeImage } from '../resize.js';
 import { createPlane, type FloatPlane, type RawImage } from '../image.js';
 import type { InferenceBackend } from '../inference.js';
 import type { ModelEntry } from '../models/manifest.js';
-import { imageToTensor } from '../tensor.js';
+import { fixedInputSize, imageToTensor } from '../tensor.js';
 import { gaussianBlurPlane } from '../blur.js';
 import { estimateSimilarity, invertAffine, warpAffine, type Affine, type Point } from './align.js';
 import { framingFaceBox, framingPoints, type FaceFraming } from './framing.js';
@@ -23,8 +23,6 @@ import {
   type CropGeometry,
 } from './mask.js';
 import { resizePlane } from './plane-resize.js';
-
-export const PARSING_MODEL = 'bisenetv2-faceparsing-448';
 
 export interface AlignedFace {
   image: RawImage;
@@ -77,15 +75,18 @@ export function alignFace(image: RawImage, landmarks: readonly Point[], framing:
  */
 export type MaskPurpose = 'blend' | 'keep';
 
-/** Paste, skin and tone masks: from the face-parsing model when installed, else geometric ellipses. */
+/**
+ * Paste, skin and tone masks: from the face-parsing model (a `face-parser`) when there is one and
+ * it is installed, else geometric ellipses.
+ */
 export async function faceMasks(
   face: AlignedFace,
   backend: InferenceBackend,
-  model: (id: string) => ModelEntry,
+  parser: ModelEntry | undefined,
   purpose: MaskPurpose = 'blend',
 ): Promise<FaceMasks> {
   const { geometry } = face;
-  const labels = backend.has(PARSING_MODEL) ? await parseFace(face.image, backend, model(PARSING_MODEL)) : undefined;
+  const labels = parser && backend.has(parser.id) ? await parseFace(face.image, backend, parser) : undefined;
   if (labels) {
     const { data, size } = labels;
     const mask = (purpose === 'keep' ? keepMask(data, size, geometry) : blendMask(data, size, geometry)) ?? ellipseMask(geometry, true);
@@ -103,17 +104,17 @@ export async function faceMasks(
   return { mask, skin: gaussianBlurPlane(skin, 1), tone, whites: tone, hair, source: 'ellipse' };
 }
 
-/** Face-parsing labels of a crop, `size`² (the parsing model's fixed input size). */
+/** Face-parsing labels of a crop, `size`² (the parsing model's fixed input size, square for a parser). */
 async function parseFace(
   crop: RawImage,
   backend: InferenceBackend,
   entry: ModelEntry,
 ): Promise<{ data: ArrayLike<number | bigint>; size: number } | undefined> {
-  const [pw, ph] = entry.input.fixedSize ?? [448, 448];
-  const input = resizeImage(crop, pw, ph);
+  const [size] = fixedInputSize(entry);
+  const input = resizeImage(crop, size, size);
   const outputs = await backend.run(entry.id, { [entry.input.name]: imageToTensor(input, entry.input) });
   const labels = outputs[entry.output?.name ?? 'final_output'] ?? Object.values(outputs)[0];
-  return labels && { data: labels.data, size: pw };
+  return labels && { data: labels.data, size };
 }
 
 /**

@@ -4,16 +4,19 @@
  * pre- and post-processing is plain TypeScript.
  */
 import { PortoonError } from '../errors.js';
+import type { DetectorChoice } from '../request.js';
 import type { RawImage } from '../image.js';
-import { float32Tensor, type InferenceBackend, type TensorData } from '../inference.js';
-import type { ModelEntry } from '../models/manifest.js';
+import type { InferenceBackend, TensorData } from '../inference.js';
+import { requireHelper, type HelperModels } from '../models/catalogue.js';
+import type { HelperRole } from '../models/manifest.js';
 import { fitInside, resizeImage } from '../resize.js';
+import { imageToTensor, padBlack, roundUpTo } from '../tensor.js';
 import type { Candidate, Point } from './candidate.js';
 import { iou, nonMaxSuppression, type Corners } from './nms.js';
 import { boxFromRotated, fromRotated, ORIENTATIONS, rotateImage, type Orientation } from './orientation.js';
 import { isPlausibleFace } from './plausible.js';
-import { decodeRetinaFace, RETINAFACE_ID } from './retinaface.js';
-import { decodeYuNet, YUNET_ID } from './yunet.js';
+import { decodeRetinaFace } from './retinaface.js';
+import { decodeYuNet } from './yunet.js';
 
 export type { Point } from './candidate.js';
 export type { Orientation } from './orientation.js';
@@ -38,8 +41,8 @@ export interface Face {
   orientation?: Orientation;
 }
 
-export type Detector = 'retinaface' | 'yunet';
-export type DetectorChoice = Detector | 'both';
+export type Detector = Exclude<DetectorChoice, 'both'>;
+export type { DetectorChoice };
 
 export interface DetectOptions {
   /** Default 'both': a face missed by one network is still found. */
@@ -79,34 +82,46 @@ export const DEFAULT_NMS_IOU = 0.4;
  */
 export const DEFAULT_MIN_SCORE: Readonly<Record<Detector, number>> = { retinaface: 0.6, yunet: 0.7 };
 
-const MODEL_IDS: Readonly<Record<Detector, string>> = { retinaface: RETINAFACE_ID, yunet: YUNET_ID };
+/** The catalogue role of each detector's model: the model whose outputs its decoder reads. */
+export const DETECTOR_ROLES: Readonly<Record<Detector, HelperRole>> = {
+  retinaface: 'face-detector-retinaface',
+  yunet: 'face-detector-yunet',
+};
 
-type Decoder = (outputs: Readonly<Record<string, TensorData>>, width: number, height: number, minScore: number) => Candidate[];
+type Decoder = (
+  outputs: Readonly<Record<string, TensorData>>,
+  width: number,
+  height: number,
+  minScore: number,
+  modelId: string,
+) => Candidate[];
 const DECODERS: Readonly<Record<Detector, Decoder>> = { retinaface: decodeRetinaFace, yunet: decodeYuNet };
 
 /** Far more faces than any photo holds; bounds NMS work on a noise image with a tiny threshold. */
 const MAX_FACES = 500;
 
-/** Catalogue ids of the models a detector choice runs. */
-export function detectorModelIds(choice: DetectorChoice): string[] {
-  return (choice === 'both' ? (['retinaface', 'yunet'] as const) : [choice]).map((name) => MODEL_IDS[name]);
+/** The detectors a choice runs, in order of preference when their detections are merged. */
+export function detectorsOf(choice: DetectorChoice): Detector[] {
+  return choice === 'both' ? ['retinaface', 'yunet'] : [choice];
 }
 
 /**
  * Detects faces in an RGB image, in every requested orientation (see `DetectOptions.orientations`).
- * @param model resolves a model id to its catalogue entry (input name, normalisation, colour order).
+ * @param models finds each detector's model by its role ({@link DETECTOR_ROLES}): its id, input
+ *   name, normalisation and colour order.
  * @returns faces in source-image pixels, highest score first.
  * @throws PortoonError E_BAD_OPTION for a non-RGB or malformed image or an invalid option;
- *   E_MODEL_MISSING / E_MODEL_CORRUPT / E_INFERENCE_FAILED from the backend.
+ *   E_MODEL_MISSING when no model has a detector's role; E_MODEL_MISSING / E_MODEL_CORRUPT /
+ *   E_INFERENCE_FAILED from the backend.
  */
 export async function detectFaces(
   image: RawImage,
   backend: InferenceBackend,
-  model: (id: string) => ModelEntry,
+  models: HelperModels,
   options: DetectOptions = {},
 ): Promise<Face[]> {
   const { detector = 'both', maxSide = DEFAULT_MAX_SIDE, minScore, nmsIou = DEFAULT_NMS_IOU, orientations = ORIENTATIONS } = options;
-  checkImage(image);
+  checkDetectionImage(image);
   checkOptions(detector, maxSide, minScore, nmsIou, orientations);
 
   // Only shrink, never enlarge: at scale 1 a face filling a small crop is at most maxSide pixels,
@@ -123,7 +138,7 @@ export async function detectFaces(
     imageHeight: image.height,
   };
 
-  const detectors: Detector[] = detector === 'both' ? ['retinaface', 'yunet'] : [detector];
+  const detectors = detectorsOf(detector);
   const perDetector: Face[][] = detectors.map(() => []);
   // Rotating the small detection image is cheap next to a network run. One run after the other,
   // not in parallel: each run already uses every core the backend allows.
@@ -131,7 +146,7 @@ export async function detectFaces(
     const view = rotateImage(resized, angle);
     for (const [rank, name] of detectors.entries()) {
       const threshold = minScore ?? DEFAULT_MIN_SCORE[name];
-      const candidates = await runDetector(view, name, backend, model, threshold, nmsIou);
+      const candidates = await runDetector(view, name, backend, models, threshold, nmsIou);
       perDetector[rank]!.push(...candidates.flatMap((c) => toFace(c, name, angle, frame)));
     }
   }
@@ -143,15 +158,17 @@ async function runDetector(
   view: RawImage,
   name: Detector,
   backend: InferenceBackend,
-  model: (id: string) => ModelEntry,
+  models: HelperModels,
   threshold: number,
   nmsIou: number,
 ): Promise<Candidate[]> {
-  const id = MODEL_IDS[name];
-  const entry = model(id);
-  const { tensor, width, height } = toTensor(view, entry);
-  const outputs = await backend.run(id, { [entry.input.name]: tensor });
-  return nonMaxSuppression(DECODERS[name](outputs, width, height, threshold), nmsIou, MAX_FACES);
+  const entry = requireHelper(models, DETECTOR_ROLES[name]);
+  // Padded with black at the bottom and right up to the size multiple: padding, not stretching,
+  // keeps faces undistorted and coordinates a plain scale away from the source.
+  const { sizeMultiple } = entry.input;
+  const padded = padBlack(view, roundUpTo(view.width, sizeMultiple) - view.width, roundUpTo(view.height, sizeMultiple) - view.height);
+  const outputs = await backend.run(entry.id, { [entry.input.name]: imageToTensor(padded, entry.input) });
+  return nonMaxSuppression(DECODERS[name](outputs, padded.width, padded.height, threshold, entry.id), nmsIou, MAX_FACES);
 }
 
 /**
@@ -345,46 +362,8 @@ function toFace(c: Candidate, detector: Detector, angle: Orientation, frame: Sea
   return [{ box: [x1, y1, x2 - x1, y2 - y1], score: c.score, landmarks, detector, orientation: angle }];
 }
 
-/**
- * Builds the network input: the image in the model's colour order and layout, normalised with the
- * entry's mean/std, padded with black at the bottom and right up to the size multiple (padding, not
- * stretching, keeps faces undistorted and coordinates a plain scale away from the source).
- */
-function toTensor(image: RawImage, entry: ModelEntry): { tensor: TensorData; width: number; height: number } {
-  const { sizeMultiple, mean, std, colorOrder, layout } = entry.input;
-  const width = Math.ceil(image.width / sizeMultiple) * sizeMultiple;
-  const height = Math.ceil(image.height / sizeMultiple) * sizeMultiple;
-  const plane = width * height;
-  const data = new Float32Array(plane * 3);
-  // Channel c of the tensor takes source channel order[c] (RGB source).
-  const order = colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
-  const src = image.data;
-  for (let c = 0; c < 3; c++) {
-    const m = mean[c]!;
-    const inv = 1 / std[c]!;
-    const from = order[c]!;
-    const pad = (0 - m) * inv;
-    if (layout === 'NCHW') {
-      const base = c * plane;
-      if (pad !== 0) data.fill(pad, base, base + plane);
-      for (let y = 0; y < image.height; y++) {
-        const row = base + y * width;
-        const srcRow = y * image.width * 3 + from;
-        for (let x = 0; x < image.width; x++) data[row + x] = (src[srcRow + x * 3]! - m) * inv;
-      }
-    } else {
-      for (let i = 0; i < plane; i++) {
-        const x = i % width;
-        const y = (i - x) / width;
-        data[i * 3 + c] = x < image.width && y < image.height ? (src[(y * image.width + x) * 3 + from]! - m) * inv : pad;
-      }
-    }
-  }
-  const dims = layout === 'NCHW' ? [1, 3, height, width] : [1, height, width, 3];
-  return { tensor: float32Tensor(data, dims), width, height };
-}
-
-function checkImage(image: RawImage): void {
+/** @throws PortoonError E_BAD_OPTION for a non-RGB or malformed image. */
+export function checkDetectionImage(image: RawImage): void {
   const { width, height, channels, data } = image;
   if (channels !== 3) {
     throw new PortoonError('E_BAD_OPTION', `Face detection needs an RGB image (3 channels), received ${channels}`, {
@@ -407,7 +386,7 @@ function checkOptions(
   nmsIou: number,
   orientations: readonly Orientation[],
 ): void {
-  if (detector !== 'both' && !Object.hasOwn(MODEL_IDS, detector)) {
+  if (detector !== 'both' && !Object.hasOwn(DETECTOR_ROLES, detector)) {
     throw new PortoonError('E_BAD_OPTION', `Unknown face detector "${detector}": use retinaface, yunet or both`, {
       details: { option: 'detector', value: detector },
     });

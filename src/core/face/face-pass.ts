@@ -5,11 +5,10 @@
  */
 import { gaussianBlurPlane } from '../blur.js';
 import { cloneImage, createPlane, type FloatPlane, type RawImage } from '../image.js';
-import type { Catalogue } from '../models/catalogue.js';
-import type { StyleEntry } from '../models/manifest.js';
+import type { Catalogue, HelperModels } from '../models/catalogue.js';
+import { IMPLICIT_FACE_PASSES, type StyleEntry } from '../models/manifest.js';
 import { runProceduralFace, type ProceduralName } from '../procedural/index.js';
 import type { InferenceBackend } from '../inference.js';
-import type { ModelEntry } from '../models/manifest.js';
 import { applyAffine, invertAffine, warpAffine } from './align.js';
 import { confirmOnCrop, CONFIRM_SIZE } from './confirm.js';
 import type { Detector, Face } from './detect.js';
@@ -39,36 +38,41 @@ export interface FacePlan {
 }
 
 /**
- * How a style treats faces in a background mode, or undefined when it leaves them to the picture.
+ * How a style treats faces in a background mode.
  * - A head model: the framing of the style, else the model's own, else one from the style's margin.
  * - No head, background kept: the style's background stylizer is applied to each face, so people
- *   are still cartoonized.
+ *   are still cartoonized (`IMPLICIT_FACE_PASSES.keptPhoto`).
  * - No head, picture stylized: procedural styles redraw faces with their face-aware variant (smooth
- *   skin, few bands); model styles keep their rendering and get the skin tone back.
+ *   skin, few bands); model styles keep their rendering and get the skin tone back
+ *   (`IMPLICIT_FACE_PASSES.polish`).
  */
 export function facePlanOf(style: StyleEntry, mode: 'stylize' | 'keep' | 'blur', catalogue: Catalogue): FacePlan {
   const purpose: MaskPurpose = mode === 'keep' ? 'keep' : 'blend';
   if (style.head) {
-    const entry = catalogue.model(style.head.model);
+    const { model, faceSize, minCropSize, framing, margin, toneMatch } = style.head;
+    const entry = catalogue.model(model);
     return {
       stylizer: { kind: 'model', id: entry.id },
-      framing: style.head.framing ?? entry.framing ?? marginFraming(512, style.head.margin),
-      limits: { max: style.head.faceSize, min: style.head.minCropSize ?? style.head.faceSize, multiple: entry.input.sizeMultiple },
-      toneMatch: style.head.toneMatch,
+      framing: framing ?? entry.framing ?? marginFraming(faceSize, margin),
+      limits: { max: faceSize, min: minCropSize ?? faceSize, multiple: entry.input.sizeMultiple },
+      toneMatch,
       purpose,
       required: true,
     };
   }
   const bg = style.background;
   if (mode === 'keep') {
+    const { faceSize, minCropSize, margin, sizeMultiple } = IMPLICIT_FACE_PASSES.keptPhoto;
     const stylizer: FaceStylizer =
       'model' in bg ? { kind: 'model', id: bg.model } : { kind: 'procedural', name: bg.procedural, params: bg.params };
-    const multiple = 'model' in bg ? catalogue.model(bg.model).input.sizeMultiple : 8;
-    // The wide margin framing: with the photo around the face, the hair must be in the crop.
-    return { stylizer, framing: marginFraming(512, 0.8), limits: { max: 512, min: 256, multiple }, toneMatch: 1, purpose, required: true };
+    const multiple = 'model' in bg ? catalogue.model(bg.model).input.sizeMultiple : sizeMultiple;
+    const limits = { max: faceSize, min: minCropSize, multiple };
+    return { stylizer, framing: marginFraming(faceSize, margin), limits, toneMatch: 1, purpose, required: true };
   }
+  const { faceSize, minCropSize, sizeMultiple } = IMPLICIT_FACE_PASSES.polish;
   const stylizer: FaceStylizer = 'model' in bg ? { kind: 'tone' } : { kind: 'procedural', name: bg.procedural, params: bg.params };
-  return { stylizer, framing: FFHQ_512, limits: { max: 448, min: 256, multiple: 8 }, toneMatch: 1, purpose, required: false };
+  const limits = { max: faceSize, min: minCropSize, multiple: sizeMultiple };
+  return { stylizer, framing: FFHQ_512, limits, toneMatch: 1, purpose, required: false };
 }
 
 /**
@@ -82,14 +86,14 @@ export async function confirmFaces(
   image: RawImage,
   faces: readonly Face[],
   backend: InferenceBackend,
-  model: (id: string) => ModelEntry,
+  models: HelperModels,
   detector: Detector,
 ): Promise<Face[]> {
   const confirmed: Face[] = [];
   for (const face of faces) {
     const aligned = alignFace(image, face.landmarks, FFHQ_512, CONFIRM_SIZE);
     const expected = framingPoints(FFHQ_512, CONFIRM_SIZE).map(([x, y]): [number, number] => [x, y]);
-    const found = await confirmOnCrop(aligned.image, expected, backend, model, { detector });
+    const found = await confirmOnCrop(aligned.image, expected, backend, models, { detector });
     if (!found) continue;
     const cropToImage = invertAffine(aligned.imageToCrop);
     confirmed.push({ ...face, landmarks: found.landmarks.map((p) => applyAffine(cropToImage, p)) });

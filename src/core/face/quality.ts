@@ -12,7 +12,7 @@ import { PortoonError } from '../errors.js';
 import type { FloatPlane, RawImage } from '../image.js';
 import type { InferenceBackend } from '../inference.js';
 import type { ModelEntry } from '../models/manifest.js';
-import { imageToTensor } from '../tensor.js';
+import { fixedInputSize, imageToTensor } from '../tensor.js';
 import { applyAffine, estimateSimilarity, invertAffine, warpAffine, type Affine, type Point } from './align.js';
 import { ARCFACE_112 } from './framing.js';
 
@@ -75,7 +75,7 @@ export async function measurementLabels(
   backend: InferenceBackend,
   entry: ModelEntry,
 ): Promise<LabelMap> {
-  const size = entry.input.fixedSize?.[0] ?? 448;
+  const [size] = fixedInputSize(entry);
   const imageToLabels = measurementCrop(landmarks, size);
   const crop = warpAffine(image, invertAffine(imageToLabels), size, size);
   const outputs = await backend.run(entry.id, { [entry.input.name]: imageToTensor(crop, entry.input) });

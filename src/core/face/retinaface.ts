@@ -5,8 +5,6 @@
 import type { TensorData } from '../inference.js';
 import { floatOutput, type Candidate, type Point } from './candidate.js';
 
-export const RETINAFACE_ID = 'retinaface-mnet025';
-
 const STEPS = [8, 16, 32] as const;
 const MIN_SIZES = [
   [16, 32],
@@ -30,17 +28,19 @@ export function retinaFacePriorCount(width: number, height: number): number {
  * Decodes `output0` (box offsets [1,N,4]), `output1` (softmaxed [background, face] [1,N,2]) and
  * `output2` (landmark offsets [1,N,10]) into candidates scoring at least `minScore`, in input pixels.
  * Priors are enumerated in the exported graph's order: level, row, column, min size.
+ * @param modelId names the model in the error for an output that does not fit.
  */
 export function decodeRetinaFace(
   outputs: Readonly<Record<string, TensorData>>,
   width: number,
   height: number,
   minScore: number,
+  modelId = 'RetinaFace',
 ): Candidate[] {
   const count = retinaFacePriorCount(width, height);
-  const loc = floatOutput(outputs, 'output0', count * 4, RETINAFACE_ID);
-  const conf = floatOutput(outputs, 'output1', count * 2, RETINAFACE_ID);
-  const landm = floatOutput(outputs, 'output2', count * 10, RETINAFACE_ID);
+  const loc = floatOutput(outputs, 'output0', count * 4, modelId);
+  const conf = floatOutput(outputs, 'output1', count * 2, modelId);
+  const landm = floatOutput(outputs, 'output2', count * 10, modelId);
   const found: Candidate[] = [];
   let n = 0;
   STEPS.forEach((step, level) => {

@@ -4,7 +4,7 @@
  */
 import { PortoonError } from '../errors.js';
 import { validateProceduralParams } from '../procedural/index.js';
-import type { ManifestFile, ModelEntry, StyleEntry } from './manifest.js';
+import { STYLE_HELPER_ROLES, type HelperRole, type ManifestFile, type ModelEntry, type StyleEntry, type StyleHelper } from './manifest.js';
 
 export interface ManifestSource {
   /** File name or URL, for error messages. */
@@ -12,18 +12,46 @@ export interface ManifestSource {
   readonly manifest: ManifestFile;
 }
 
-export class Catalogue {
+/** Finds helper models by role: the Catalogue does, and code that needs only that takes this. */
+export interface HelperModels {
+  /** The model that plays `role`, or undefined when no model has that role. */
+  helper(role: HelperRole): ModelEntry | undefined;
+}
+
+/**
+ * The model that plays `role`.
+ * @throws PortoonError E_MODEL_MISSING when no model has the role.
+ */
+export function requireHelper(models: HelperModels, role: HelperRole): ModelEntry {
+  const entry = models.helper(role);
+  if (!entry) {
+    throw new PortoonError('E_MODEL_MISSING', `No model has the role "${role}": add one to a manifest with "role": "${role}"`, {
+      details: { role },
+    });
+  }
+  return entry;
+}
+
+export class Catalogue implements HelperModels {
   readonly #models = new Map<string, ModelEntry>();
   readonly #styles = new Map<string, StyleEntry>();
   readonly #origin = new Map<string, string>();
+  readonly #roles = new Map<HelperRole, string>();
 
   /**
-   * @throws PortoonError E_BAD_MANIFEST when two files define the same id or a style names an
-   *   unknown model.
+   * Sources are read in order; the built-in catalogue comes first, then the user's manifests.
+   * Several models may have the same role (a style can name any of them in its `helpers`); the last
+   * one read is the catalogue's model for that role, so a user's manifest that adds a better face
+   * parser makes every style use it.
+   * @throws PortoonError E_BAD_MANIFEST when two files define the same id, or a style names an
+   *   unknown model or a helper without the role its field needs.
    */
   constructor(sources: readonly ManifestSource[]) {
     for (const { source, manifest } of sources) {
-      manifest.models.forEach((model, i) => this.#add(this.#models, 'model', model.id, model, source, `models.${i}.id`));
+      manifest.models.forEach((model, i) => {
+        this.#add(this.#models, 'model', model.id, model, source, `models.${i}.id`);
+        if (model.role !== undefined) this.#roles.set(model.role, model.id);
+      });
       manifest.styles.forEach((style, i) => this.#add(this.#styles, 'style', style.id, style, source, `styles.${i}.id`));
     }
     for (const style of this.#styles.values()) {
@@ -62,6 +90,7 @@ export class Catalogue {
           );
         }
       }
+      this.#checkHelpers(style, source);
     }
   }
 
@@ -99,6 +128,21 @@ export class Catalogue {
     return style;
   }
 
+  /** The model that plays `role`: the last one read with that role; undefined when none has it. */
+  helper(role: HelperRole): ModelEntry | undefined {
+    const id = this.#roles.get(role);
+    return id === undefined ? undefined : this.#models.get(id);
+  }
+
+  /**
+   * The helper model a style uses: the one its `helpers` names, else the catalogue's model for the
+   * role; undefined when neither exists.
+   */
+  helperFor(style: StyleEntry, helper: StyleHelper): ModelEntry | undefined {
+    const id = style.helpers?.[helper];
+    return id === undefined ? this.helper(STYLE_HELPER_ROLES[helper]) : this.model(id);
+  }
+
   /** Model ids a style needs (head and background). */
   modelsOf(style: StyleEntry): string[] {
     const ids: string[] = [];
@@ -110,6 +154,25 @@ export class Catalogue {
   /** Where an entry was defined ("model:<id>" or "style:<id>"). */
   originOf(kind: 'model' | 'style', id: string): string | undefined {
     return this.#origin.get(`${kind}:${id}`);
+  }
+
+  #checkHelpers(style: StyleEntry, source: string): void {
+    for (const [helper, id] of Object.entries(style.helpers ?? {}) as Array<[StyleHelper, string | undefined]>) {
+      if (id === undefined) continue;
+      const field = `helpers.${helper}`;
+      const role = STYLE_HELPER_ROLES[helper];
+      const model = this.#models.get(id);
+      const problem = !model
+        ? `unknown model "${id}"`
+        : model.role !== role
+          ? `model "${id}" does not have the role "${role}" (${model.role === undefined ? 'it has no role' : `its role is "${model.role}"`})`
+          : undefined;
+      if (problem !== undefined) {
+        throw new PortoonError('E_BAD_MANIFEST', `${source}: field "${field}" of style "${style.id}": ${problem}`, {
+          details: { file: source, field },
+        });
+      }
+    }
   }
 
   #add<T>(map: Map<string, T>, kind: 'model' | 'style', id: string, value: T, source: string, field: string): void {

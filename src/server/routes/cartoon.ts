@@ -1,13 +1,13 @@
-/** POST /api/v1/cartoon (mounted under the API prefix): one photo in, its cartoon out, in the same response. */
-import type { FastifyInstance } from 'fastify';
+/** POST /api/v1/cartoon (a plugin of the API scope): one photo in, its cartoon out, in the same response. */
+import type { FastifyPluginAsync } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { imageResponse, withErrors } from '../schemas.js';
 import { outputFilename, resultOf, sendImage } from '../reply-image.js';
-import { submitUpload, type SubmitContext } from '../submit.js';
-import { cartoonBodySchema, readMultipart } from '../upload.js';
-import type { RouteOptions } from './route-options.js';
+import { submitUpload, type UploadRouteOptions } from '../submit.js';
+import { cartoonBodySchema, uploadHandling } from '../upload.js';
 
-export function cartoonRoutes(app: FastifyInstance, context: SubmitContext, options: RouteOptions): void {
+/** The synchronous route: the request waits for its image (and cancels the job if the client hangs up). */
+export const cartoonRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { submit, maxUploadBytes }) => {
   app.post(
     '/cartoon',
     {
@@ -21,18 +21,17 @@ export function cartoonRoutes(app: FastifyInstance, context: SubmitContext, opti
         response: withErrors({ 200: imageResponse }),
       },
       config: { createsWork: true },
-      onRequest: options.uploadGuard,
-      preValidation: readMultipart,
+      ...uploadHandling(maxUploadBytes),
     },
     async (request, reply) => {
-      const job = await submitUpload(request, context);
+      const job = await submitUpload(request, submit);
       // A client that hangs up should not keep a worker busy.
       const hangUp = new AbortController();
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) hangUp.abort(new PortoonError('E_CLOSED', 'The client went away'));
       });
-      const result = await resultOf(context.queue, job.id, hangUp.signal);
+      const result = await resultOf(submit.queue, job.id, hangUp.signal);
       return sendImage(reply, result, outputFilename(request.upload?.filename, result.report.style, result.report.format));
     },
   );
-}
+};

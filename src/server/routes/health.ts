@@ -1,5 +1,5 @@
 /** Liveness, readiness and Prometheus metrics. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { sendError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
@@ -17,7 +17,13 @@ export interface Readiness {
   draining: boolean;
 }
 
-export function healthRoutes(app: FastifyInstance, readiness: Readiness, metrics: ServiceMetrics): void {
+export interface HealthOptions {
+  readiness: Readiness;
+  metrics: ServiceMetrics;
+}
+
+/** /healthz, /readyz and /metrics, at the root: load balancers and scrapers need no key. */
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { readiness, metrics }) => {
   const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
 
   app.get(
@@ -46,4 +52,4 @@ export function healthRoutes(app: FastifyInstance, readiness: Readiness, metrics
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).header('cache-control', 'no-store').send(body);
   });
-}
+};

@@ -1,21 +1,19 @@
 /**
- * GET /api/v1/info: version and limits, for clients that check an upload before sending it. Mounted in
- * its own open scope under the API prefix: a client may read it before it has a key.
+ * GET /api/v1/info: version and limits, for clients that check an upload before sending it. A plugin
+ * of its own under the API prefix, outside the API plugin and its key check: a client may read it
+ * before it has a key.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { VERSION } from '../../node/version.js';
-import { ACCEPTED_TYPES } from './styles.js';
+import { ACCEPTED_MIME_TYPES } from '../../core/formats.js';
+import type { ServerConfig } from '../config.js';
 
 export interface InfoOptions {
-  maxUploadBytes: number;
-  maxSide: number;
-  maxFaces: number;
-  maxPixels: number;
-  jobTimeoutMs: number;
-  authRequired: boolean;
+  config: Pick<ServerConfig, 'maxUploadBytes' | 'maxSide' | 'maxFaces' | 'maxPixels' | 'jobTimeoutMs' | 'apiKeys'>;
 }
 
-export function infoRoutes(app: FastifyInstance, options: InfoOptions): void {
+/** The limits a client checks before uploading, and whether it needs a key. */
+export const infoRoutes: FastifyPluginAsync<InfoOptions> = async (app, { config }) => {
   app.get(
     '/info',
     {
@@ -57,13 +55,13 @@ export function infoRoutes(app: FastifyInstance, options: InfoOptions): void {
     },
     async () => ({
       version: VERSION,
-      maxUploadBytes: options.maxUploadBytes,
-      maxSide: options.maxSide,
-      maxFaces: options.maxFaces,
-      maxInputPixels: options.maxPixels,
-      jobTimeoutSeconds: Math.round(options.jobTimeoutMs / 1000),
-      acceptedTypes: ACCEPTED_TYPES,
-      authRequired: options.authRequired,
+      maxUploadBytes: config.maxUploadBytes,
+      maxSide: config.maxSide,
+      maxFaces: config.maxFaces,
+      maxInputPixels: config.maxPixels,
+      jobTimeoutSeconds: Math.round(config.jobTimeoutMs / 1000),
+      acceptedTypes: ACCEPTED_MIME_TYPES,
+      authRequired: config.apiKeys.length > 0,
     }),
   );
-}
+};

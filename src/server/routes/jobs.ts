@@ -1,26 +1,23 @@
 /**
- * The asynchronous job API (mounted under the API prefix): submit, follow progress, fetch the result,
+ * The asynchronous job API (a plugin of the API scope): submit, follow progress, fetch the result,
  * cancel. With API keys, a job belongs to the key that created it: any other key is told the job does
  * not exist, exactly as for an unknown id, so ids cannot be probed either.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
-import { isFinished, type JobStatus } from '../../queue/job-queue.js';
+import { isFinished, type JobStatus, type PublicJobStatus } from '../../core/job.js';
 import { sendError } from '../errors.js';
 import { jobError, outputFilename, sendImage } from '../reply-image.js';
-import { API_PREFIX, imageResponse, jobIdParams, withErrors } from '../schemas.js';
-import { submitUpload, type SubmitContext } from '../submit.js';
-import { cartoonBodySchema, readMultipart } from '../upload.js';
-import type { RouteOptions } from './route-options.js';
+import { imageResponse, jobIdParams, withErrors } from '../schemas.js';
+import { submitUpload, type SubmitContext, type UploadRouteOptions } from '../submit.js';
+import { cartoonBodySchema, uploadHandling } from '../upload.js';
 
-/** The route path inside the API plugin, and the public URL clients follow. */
+/** The routes' path inside the plugin; clients follow it under the plugin's prefix. */
 const JOBS = '/jobs';
-const JOBS_URL = `${API_PREFIX}${JOBS}`;
 
-type PublicJobStatus = Omit<JobStatus, 'owner'> & { statusUrl: string; resultUrl: string };
-
-function withLinks({ owner: _owner, ...status }: JobStatus): PublicJobStatus {
-  return { ...status, statusUrl: `${JOBS_URL}/${status.id}`, resultUrl: `${JOBS_URL}/${status.id}/result` };
+/** The status as clients see it: without its owner, with the URLs of the status and the result. */
+function withLinks({ owner: _owner, ...status }: JobStatus, jobsUrl: string): PublicJobStatus {
+  return { ...status, statusUrl: `${jobsUrl}/${status.id}`, resultUrl: `${jobsUrl}/${status.id}/result` };
 }
 
 /** The job's status when the request may see it (same key, or a service without keys). */
@@ -34,7 +31,11 @@ function notFound(id: string): PortoonError {
   return new PortoonError('E_JOB_NOT_FOUND', `No job ${id} (it never existed or its result has expired)`);
 }
 
-export function jobRoutes(app: FastifyInstance, context: SubmitContext, options: RouteOptions): void {
+/** Submit (202 with links), status, result and cancel of background jobs. */
+export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { submit, maxUploadBytes }) => {
+  /** The public URL of the jobs, wherever the plugin is mounted. */
+  const jobsUrl = `${app.prefix}${JOBS}`;
+
   app.post(
     JOBS,
     {
@@ -47,12 +48,11 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
         response: withErrors({ 202: { $ref: 'JobStatus#' } }),
       },
       config: { createsWork: true },
-      onRequest: options.uploadGuard,
-      preValidation: readMultipart,
+      ...uploadHandling(maxUploadBytes),
     },
     async (request, reply) => {
-      const status = await submitUpload(request, context);
-      return reply.code(202).header('location', `${JOBS_URL}/${status.id}`).send(withLinks(status));
+      const status = await submitUpload(request, submit);
+      return reply.code(202).header('location', `${jobsUrl}/${status.id}`).send(withLinks(status, jobsUrl));
     },
   );
 
@@ -67,8 +67,8 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
       },
     },
     async (request, reply) => {
-      const status = await ownedStatus(context, request, request.params.id);
-      return reply.header('cache-control', 'no-store').send(withLinks(status));
+      const status = await ownedStatus(submit, request, request.params.id);
+      return reply.header('cache-control', 'no-store').send(withLinks(status, jobsUrl));
     },
   );
 
@@ -85,16 +85,16 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
     },
     async (request, reply): Promise<FastifyReply> => {
       const { id } = request.params;
-      const status = await ownedStatus(context, request, id);
+      const status = await ownedStatus(submit, request, id);
       if (!isFinished(status.state)) {
-        const seconds = Math.max(1, Math.ceil(context.queue.retryAfterSeconds() / 2));
+        const seconds = Math.max(1, Math.ceil(submit.queue.retryAfterSeconds() / 2));
         reply.header('retry-after', String(seconds));
         return sendError(
           reply,
-          new PortoonError('E_JOB_NOT_READY', `Job ${id} is ${status.state}; poll ${JOBS_URL}/${id} until it is completed`),
+          new PortoonError('E_JOB_NOT_READY', `Job ${id} is ${status.state}; poll ${jobsUrl}/${id} until it is completed`),
         );
       }
-      const result = status.state === 'completed' ? await context.queue.result(id) : undefined;
+      const result = status.state === 'completed' ? await submit.queue.result(id) : undefined;
       if (!result) throw status.state === 'completed' ? notFound(id) : jobError(status);
       return sendImage(reply, result, outputFilename(status.filename, result.report.style, result.report.format));
     },
@@ -113,10 +113,10 @@ export function jobRoutes(app: FastifyInstance, context: SubmitContext, options:
     },
     async (request, reply) => {
       const { id } = request.params;
-      await ownedStatus(context, request, id);
-      const status = await context.queue.cancel(id);
+      await ownedStatus(submit, request, id);
+      const status = await submit.queue.cancel(id);
       if (!status) throw notFound(id);
-      return reply.send(withLinks(status));
+      return reply.send(withLinks(status, jobsUrl));
     },
   );
-}
+};

@@ -1,34 +1,26 @@
-/** GET /api/v1/styles and the style previews (mounted under the API prefix). */
+/** GET /api/v1/styles and the style previews (a plugin of the API scope). */
 import { readFile } from 'node:fs/promises';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
-import type { StyleInfo } from '../../node/style-info.js';
+import { parseCartoonizeRequest, PREVIEW_MAX_SIDE } from '../../core/request.js';
+import type { StyleInfo } from '../../core/style-info.js';
 import { resultOf } from '../reply-image.js';
-import { API_PREFIX, styleSchema, withErrors } from '../schemas.js';
+import { styleSchema, withErrors } from '../schemas.js';
 import { assertStyleServed, type SubmitContext } from '../submit.js';
-import { PREVIEW_MAX_SIDE } from '../upload.js';
-import type { RouteOptions } from './route-options.js';
 
-/** Image types the engine decodes (by content, not by name; the list helps clients check early). */
-export const ACCEPTED_TYPES = [
-  'image/jpeg',
-  'image/png',
-  'image/webp',
-  'image/avif',
-  'image/gif',
-  'image/tiff',
-  'image/heic',
-  'image/heif',
-];
-
-export interface StyleRouteOptions extends RouteOptions {
+export interface StyleRouteOptions {
+  /** The queue previews are rendered on, the styles served and the engine that checks them. */
+  submit: SubmitContext;
+  /** Every catalogued style, with its installation state. */
   styles: () => StyleInfo[];
   /** Photo the previews are rendered from; undefined: previews are unavailable. */
   previewImage: string | undefined;
 }
 
-export function styleRoutes(app: FastifyInstance, context: SubmitContext, options: StyleRouteOptions): void {
-  const served = (): StyleInfo[] => options.styles().filter((style) => !context.styles || context.styles.includes(style.id));
+/** The served styles, and a preview of each, rendered on first request and kept. */
+export const styleRoutes: FastifyPluginAsync<StyleRouteOptions> = async (app, options) => {
+  const { submit } = options;
+  const served = (): StyleInfo[] => options.styles().filter((style) => !submit.styles || submit.styles.includes(style.id));
   /** Previews are rendered once per style and kept; a failed render is not kept. */
   const previews = new Map<string, Promise<Buffer>>();
 
@@ -44,7 +36,7 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
       },
     },
     async () => ({
-      styles: served().map((style) => ({ ...style, previewUrl: `${API_PREFIX}/styles/${encodeURIComponent(style.id)}/preview` })),
+      styles: served().map((style) => ({ ...style, previewUrl: `${app.prefix}/styles/${encodeURIComponent(style.id)}/preview` })),
     }),
   );
 
@@ -53,8 +45,8 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
     const photo = await readFile(options.previewImage).catch((error: unknown) => {
       throw new PortoonError('E_NOT_FOUND', 'The preview photo of this server cannot be read', { cause: error });
     });
-    const job = await context.queue.enqueue(photo, { style, maxSide: PREVIEW_MAX_SIDE, format: 'jpeg', quality: 80 });
-    return Buffer.from((await resultOf(context.queue, job.id)).image);
+    const job = await submit.queue.enqueue(photo, parseCartoonizeRequest({ style, preview: true }));
+    return Buffer.from((await resultOf(submit.queue, job.id)).image);
   }
 
   app.get<{ Params: { id: string } }>(
@@ -73,8 +65,8 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
     },
     async (request, reply) => {
       const { id } = request.params;
-      assertStyleServed(id, context.styles);
-      context.check({ style: id });
+      assertStyleServed(id, submit.styles);
+      submit.engine.check(parseCartoonizeRequest({ style: id }));
       let preview = previews.get(id);
       if (!preview) {
         preview = renderPreview(id);
@@ -85,4 +77,4 @@ export function styleRoutes(app: FastifyInstance, context: SubmitContext, option
       return reply.type('image/jpeg').header('cache-control', 'public, max-age=3600').send(image);
     },
   );
-}
+};

@@ -1,6 +1,5 @@
 /** A user-facing summary of each style: what it needs, whether that is installed, and its licences. */
-import type { Catalogue } from '../core/models/catalogue.js';
-import type { ModelStore } from './model-store.js';
+import type { Catalogue } from './models/catalogue.js';
 
 export const PROCEDURAL_LICENSE = 'MIT (Portoon, no model)';
 
@@ -16,9 +15,12 @@ export interface StyleInfo {
   commercialUse: boolean;
   /** The strength used when a request gives none. */
   defaultStrength: number;
+  /** A small sample of the style (set by the service). */
+  previewUrl?: string;
 }
 
-export function describeStyles(catalogue: Catalogue, store: ModelStore): StyleInfo[] {
+/** @param isInstalled whether a model's file is installed (the platform's model store knows). */
+export function describeStyles(catalogue: Catalogue, isInstalled: (modelId: string) => boolean): StyleInfo[] {
   return catalogue.styles.map((style) => {
     const models = catalogue.modelsOf(style);
     const entries = models.map((id) => catalogue.model(id));
@@ -27,7 +29,7 @@ export function describeStyles(catalogue: Catalogue, store: ModelStore): StyleIn
       label: style.label,
       description: style.description,
       models,
-      installed: models.every((id) => store.isInstalled(id)),
+      installed: models.every((id) => isInstalled(id)),
       // A procedural style is Portoon's own code, under Portoon's licence.
       licenses: entries.length === 0 ? [PROCEDURAL_LICENSE] : [...new Set(entries.map((e) => e.license))],
       commercialUse: entries.every((e) => e.commercialUse),

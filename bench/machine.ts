@@ -1,0 +1,18 @@
+/**
+ * The machine line every benchmark prints first: onnxruntime's speed depends on the CPU's vector
+ * extensions, and the machines benchmarks run on differ from one run to the next.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** The vector extensions that decide onnxruntime's speed. */
+function simdFlags(): string {
+  if (!existsSync('/proc/cpuinfo')) return 'flags unknown';
+  const flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(' ') ?? [];
+  return flags.filter((flag) => /^(avx2|avx512(f|_vnni|_bf16)|avx_vnni|fma)$/.test(flag)).join(' ') || 'no AVX2';
+}
+
+/** `CPU: <model> x<cores> (<flags>); Node <version>` */
+export function machineLine(): string {
+  return `CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length} (${simdFlags()}); Node ${process.version}`;
+}

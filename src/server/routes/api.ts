@@ -1,0 +1,51 @@
+/**
+ * The API scope: the route groups that need a key (cartoon, jobs, styles) are plugins registered inside
+ * this one, so its hooks run for every one of their routes, however a client spells the URL (see
+ * auth.ts). /api/v1/info is registered beside it, not in it, and stays open.
+ */
+import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
+import type { CartoonEngine } from '../../core/engine-port.js';
+import { PortoonError } from '../../core/errors.js';
+import type { StyleInfo } from '../../core/style-info.js';
+import type { JobQueue } from '../../queue/job-queue.js';
+import { requireApiKey } from '../auth.js';
+import type { ServerConfig } from '../config.js';
+import type { SubmitContext } from '../submit.js';
+import { cartoonRoutes } from './cartoon.js';
+import type { Readiness } from './health.js';
+import { jobRoutes } from './jobs.js';
+import { styleRoutes } from './styles.js';
+
+export interface ApiOptions {
+  config: Pick<ServerConfig, 'apiKeys' | 'maxUploadBytes' | 'styles' | 'maxSide' | 'maxFaces'>;
+  queue: JobQueue;
+  /** Checks requests against the installed styles and probes uploads (the queue's engine). */
+  engine: Pick<CartoonEngine, 'check' | 'probe'>;
+  readiness: Pick<Readiness, 'draining'>;
+  styles: () => StyleInfo[];
+  /** Photo the style previews are rendered from; undefined: previews are unavailable. */
+  previewImage: string | undefined;
+}
+
+/** An onRequest hook: while draining, new work is refused before its upload is read; polls and results still work. */
+function refuseWorkWhileDraining(readiness: Pick<Readiness, 'draining'>): onRequestHookHandler {
+  return async (request) => {
+    if (readiness.draining && request.routeOptions.config.createsWork === true) {
+      throw new PortoonError('E_CLOSED', 'The service is shutting down and accepts no new work; retry on another instance');
+    }
+  };
+}
+
+/**
+ * The API scope, registered under the API prefix: the key check (when keys are configured) and the
+ * draining check as its hooks, and the route groups that need them as its child plugins.
+ */
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { config, queue, engine, readiness, styles, previewImage }) => {
+  if (config.apiKeys.length > 0) api.addHook('onRequest', requireApiKey(config.apiKeys));
+  api.addHook('onRequest', refuseWorkWhileDraining(readiness));
+
+  const submit: SubmitContext = { queue, engine, styles: config.styles, maxSide: config.maxSide, maxFaces: config.maxFaces };
+  await api.register(cartoonRoutes, { submit, maxUploadBytes: config.maxUploadBytes });
+  await api.register(jobRoutes, { submit, maxUploadBytes: config.maxUploadBytes });
+  await api.register(styleRoutes, { submit, styles, previewImage });
+};
