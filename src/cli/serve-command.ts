@@ -17,7 +17,9 @@ export function addServeCommand(program: Command, setExit: (code: number) => voi
   for (const [name, setting] of Object.entries(SERVER_SETTINGS) as Array<[SettingName, (typeof SERVER_SETTINGS)[SettingName]]>) {
     // --trust-proxy alone means one hop; it also takes a hop count or proxy addresses.
     const valueName =
-      setting.kind === 'proxy' ? ' [hops|a,b]' : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : 'value'}>`;
+      setting.kind === 'proxy'
+        ? ' [hops|a,b]'
+        : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : setting.kind === 'url' ? 'url' : 'value'}>`;
     const option = new Option(`${setting.flag}${valueName}`, `${setting.help} [${setting.env}] (default: ${shownDefault(name)})`);
     command.addOption(option);
   }

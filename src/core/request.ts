@@ -40,9 +40,12 @@ const wording = z.registry<{ expected: string }>();
  * API's documentation (they end up in the OpenAPI document).
  */
 export const cartoonizeFieldsSchema = z.strictObject({
-  style: styleId.describe('Style id, see GET /api/v1/styles or `portoon styles`'),
+  style: styleId.describe('Style id, see GET /api/v1/styles or `portoon styles`').meta({ examples: ['anime'] }),
   strength: unit.optional().describe("How much of the style to apply; 0 gives back the photo. Default: the style's default"),
-  mix: styleId.optional().describe('A second style to blend toward'),
+  mix: styleId
+    .optional()
+    .describe('A second style to blend toward')
+    .meta({ examples: ['sketch'] }),
   mixWeight: unit.optional().describe(`Weight of the mix style (with \`mix\`). Default ${DEFAULT_MIX_WEIGHT}`),
   maxSide: z
     .number()

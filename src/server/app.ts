@@ -12,6 +12,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { trustProxyOption, type ServerConfig } from './config.js';
 import { registerErrorHandling } from './errors.js';
+import { BODY_LIMIT_BYTES } from './limits.js';
 import type { ServiceMetrics } from './metrics.js';
 import { registerOpenApi } from './plugins/openapi.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
@@ -51,7 +52,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // For the schemas ajv checks (path parameters; the upload form is checked by the request schema):
     // an unknown property is an error, never silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
-    bodyLimit: 64 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
     // Slow or stalled clients may not hold a connection forever.
     requestTimeout: 120_000,
     connectionTimeout: 0,

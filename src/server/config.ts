@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { PortoonError } from '../core/errors.js';
 
-type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy';
+type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy' | 'url';
 
 interface Setting {
   flag: string;
@@ -162,6 +162,13 @@ export const SERVER_SETTINGS = {
     shown: 'false',
     help: 'Reverse proxies to trust for X-Forwarded-For: a number of hops (`true` = 1), or their addresses/CIDRs (a,b); the client is the address the outermost trusted proxy saw.',
   },
+  publicUrl: {
+    flag: '--public-url',
+    env: 'PORTOON_PUBLIC_URL',
+    kind: 'url',
+    shown: 'the address each request came to',
+    help: 'Base URL clients reach the service at (behind a proxy, e.g. https://toon.example.com); the OpenAPI document names it as the server.',
+  },
   shutdownGrace: {
     flag: '--shutdown-grace',
     env: 'PORTOON_SHUTDOWN_GRACE',
@@ -228,6 +235,8 @@ export interface ServerConfig {
   corsOrigins: readonly string[];
   /** false: the socket's address is the client; a number: that many proxy hops; a list: the proxies' addresses or CIDRs. */
   trustProxy: TrustProxy;
+  /** Undefined: the document names the address each request came to. No trailing slash. */
+  publicUrl: string | undefined;
   shutdownGraceMs: number;
   /** Undefined: the bundled sample. */
   previewImage: string | undefined;
@@ -307,6 +316,23 @@ function parseTrustProxy(flags: RawSettings, env: NodeJS.ProcessEnv): TrustProxy
   return Object.freeze(addresses);
 }
 
+/** An absolute http(s) URL, maybe with a path (a service mounted under one), without a query. */
+function parsePublicUrl(flags: RawSettings, env: NodeJS.ProcessEnv): string | undefined {
+  const value = readSetting('publicUrl', flags, env);
+  if (!value) return undefined;
+  const expected = 'an http(s) URL such as https://toon.example.com, without query or fragment';
+  let url: URL;
+  try {
+    url = new URL(value.raw.trim());
+  } catch {
+    throw bad(value.source, expected, value.raw);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw bad(value.source, expected, value.raw);
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+}
+
 function parseChoice<T extends string>(
   name: SettingName,
   flags: RawSettings,
@@ -351,6 +377,7 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     apiKeys: Object.freeze(parseList('apiKeys', flags, env) ?? []),
     corsOrigins: Object.freeze(parseList('corsOrigins', flags, env) ?? []),
     trustProxy: parseTrustProxy(flags, env),
+    publicUrl: parsePublicUrl(flags, env),
     shutdownGraceMs: readInt('shutdownGrace', flags, env) * 1000,
     previewImage: readSetting('previewImage', flags, env)?.raw,
     logLevel: parseChoice('logLevel', flags, env, LOG_LEVELS, 'info'),

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_TABLE, PortoonError, toPortoonError, type ErrorCode } from '../core/errors.js';
+import { BODY_LIMIT_BYTES } from './limits.js';
 import type { RejectionReason, ServiceMetrics } from './metrics.js';
 
 export interface ErrorBody {
@@ -36,6 +37,7 @@ export const errorSchema = {
       },
     },
   },
+  examples: [{ error: { code: 'E_UNKNOWN_STYLE', message: 'Unknown style "vaporwave". Available styles: anime, cartoon, cel' } }],
 } as const;
 
 const REJECTION_BY_CODE: Partial<Record<ErrorCode, RejectionReason>> = {
@@ -65,14 +67,22 @@ export function toHttpError(error: unknown, maxUploadBytes: number): PortoonErro
   if (e.validation) return new PortoonError('E_BAD_OPTION', describeValidation(e as FastifyError));
   switch (e.code) {
     case 'FST_REQ_FILE_TOO_LARGE':
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new PortoonError(
         'E_FILE_TOO_LARGE',
         `The upload is larger than the limit of ${formatMb(maxUploadBytes)}; send a smaller photo`,
       );
+    // Bodies other than an upload (a JSON or text body, which no route needs): any route that reads a body.
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PortoonError(
+        'E_FILE_TOO_LARGE',
+        `The request body is larger than the ${BODY_LIMIT_BYTES / 1024} KB accepted for anything but a photo upload (multipart/form-data)`,
+      );
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new PortoonError('E_UNSUPPORTED_FORMAT', 'Send the photo as multipart/form-data, in the field "image"');
+      return new PortoonError(
+        'E_UNSUPPORTED_FORMAT',
+        'This body type is not accepted: the upload routes take multipart/form-data with the photo in the field "image", the other routes no body',
+      );
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
     case 'FST_PARTS_LIMIT':

@@ -7,6 +7,9 @@
 import { PortoonError } from '../core/errors.js';
 import type { CartoonizeRequest } from '../core/request.js';
 
+/** Largest request body that is not a photo upload (no route needs one; multipart uploads have their own limit). */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
 export interface ServiceLimits {
   maxSide: number;
   maxFaces: number;

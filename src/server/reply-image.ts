@@ -1,6 +1,6 @@
 /** Sends a finished job's image with the report's key facts as headers. */
 import type { FastifyReply } from 'fastify';
-import { PortoonError } from '../core/errors.js';
+import { PortoonError, type ErrorCode } from '../core/errors.js';
 import { extensionOf, mimeTypeOf, type OutputFormat } from '../core/formats.js';
 import type { JobQueue, JobResult, JobStatus } from '../queue/job-queue.js';
 
@@ -55,6 +55,18 @@ export async function resultOf(queue: JobQueue, id: string, signal?: AbortSignal
     void queue.remove(id);
   }
 }
+
+/** What a job can fail with once accepted: its image, its models, its time limit, a shutdown. */
+export const JOB_FAILURE_ERRORS: readonly ErrorCode[] = [
+  'E_DECODE_FAILED',
+  'E_IMAGE_TOO_LARGE',
+  'E_MODEL_MISSING',
+  'E_MODEL_CORRUPT',
+  'E_INFERENCE_FAILED',
+  'E_OUTPUT_FAILED',
+  'E_TIMEOUT',
+  'E_CLOSED',
+];
 
 /** The error a failed or cancelled job ends with. */
 export function jobError(status: JobStatus): PortoonError {

@@ -2,18 +2,43 @@
 import type { FastifyInstance } from 'fastify';
 import { JOB_STATES } from '../core/job.js';
 import { STAGES } from '../core/report.js';
+import { ERROR_TABLE, type ErrorCode } from '../core/errors.js';
 import { errorSchema } from './errors.js';
+import { ERRORS_OF_EVERY_ROUTE } from './route-config.js';
 
 /** Where the API's route plugins are mounted (see app.ts). */
 export const API_PREFIX = '/api/v1';
 
-const errorResponses = {
-  '4xx': { $ref: 'PortoonError#', description: 'The request was refused; see error.code' },
-  '5xx': { $ref: 'PortoonError#', description: 'The service could not do it now (503: busy, retry after Retry-After seconds)' },
-} as const;
+/** An error response of an operation: the shared error body, and which codes answer with its status. */
+export interface ErrorResponse {
+  $ref: 'PortoonError#';
+  description: string;
+  headers?: Record<string, { type: 'integer'; minimum: number; description: string }>;
+}
 
-export function withErrors<T extends Record<string, unknown>>(responses: T): T & typeof errorResponses {
-  return { ...responses, ...errorResponses };
+/**
+ * The error responses of an operation: one per HTTP status its codes have (plus those of every
+ * route), each naming its codes, so the document lists exactly what the operation can answer. The
+ * busy answers (429, 503) and "not finished yet" (409) say when to try again in Retry-After.
+ */
+export function errorResponses(codes: readonly ErrorCode[]): Record<string, ErrorResponse> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set([...ERRORS_OF_EVERY_ROUTE, ...codes])) {
+    const { status } = ERROR_TABLE[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Record<string, ErrorResponse> = {};
+  for (const [status, statusCodes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const description = statusCodes.map((code) => `\`${code}\`: ${ERROR_TABLE[code].summary}`).join(' ');
+    responses[status] = {
+      $ref: 'PortoonError#',
+      description,
+      ...(status === 429 || status === 503 || statusCodes.includes('E_JOB_NOT_READY')
+        ? { headers: { 'retry-after': { type: 'integer', minimum: 0, description: 'Seconds to wait before trying again' } } }
+        : {}),
+    };
+  }
+  return responses;
 }
 
 const stageMap = {
@@ -74,6 +99,21 @@ export const jobStatusSchema = {
     statusUrl: { type: 'string' },
     resultUrl: { type: 'string' },
   },
+  examples: [
+    {
+      id: '0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15',
+      state: 'running',
+      style: 'anime',
+      filename: 'me.jpg',
+      stage: 'background',
+      progress: { decode: 1, detect: 1, background: 0.5 },
+      overall: 0.33,
+      createdAt: '2026-11-30T09:00:00.000Z',
+      startedAt: '2026-11-30T09:00:00.120Z',
+      statusUrl: '/api/v1/jobs/0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15',
+      resultUrl: '/api/v1/jobs/0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15/result',
+    },
+  ],
 } as const;
 
 export const jobIdParams = {
@@ -104,6 +144,19 @@ export const styleSchema = {
     defaultStrength: { type: 'number', minimum: 0, maximum: 1, description: 'The strength used when a request gives none' },
     previewUrl: { type: 'string', description: 'A small sample of the style' },
   },
+  examples: [
+    {
+      id: 'anime',
+      label: 'Anime',
+      description: 'Anime face with a painted background',
+      installed: true,
+      licenses: ['MIT'],
+      commercialUse: true,
+      models: ['animeganv3-jpface-v1', 'animeganv3-hayao36'],
+      defaultStrength: 1,
+      previewUrl: '/api/v1/styles/anime/preview',
+    },
+  ],
 } as const;
 
 /**

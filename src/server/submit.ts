@@ -5,12 +5,26 @@
  * and a full queue.
  */
 import type { FastifyRequest } from 'fastify';
-import { PortoonError } from '../core/errors.js';
+import { PortoonError, type ErrorCode } from '../core/errors.js';
 import type { CartoonEngine } from '../core/engine-port.js';
 import type { JobStatus } from '../core/job.js';
 import type { CartoonizeRequest } from '../core/request.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { withServiceLimits } from './limits.js';
+
+/** What submitting an upload can be refused with (see submitUpload), before any work is queued. */
+export const SUBMIT_ERRORS: readonly ErrorCode[] = [
+  'E_BAD_OPTION',
+  'E_UNKNOWN_STYLE',
+  'E_FILE_TOO_LARGE',
+  'E_EMPTY_INPUT',
+  'E_UNSUPPORTED_FORMAT',
+  'E_IMAGE_TOO_LARGE',
+  'E_DECODE_FAILED',
+  'E_MODEL_MISSING',
+  'E_QUEUE_FULL',
+  'E_CLOSED',
+];
 
 export interface SubmitContext {
   queue: JobQueue;

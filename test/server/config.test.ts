@@ -86,6 +86,21 @@ describe('service configuration', () => {
     expect(codeOf(() => resolveServerConfig({ trustProxy: '999' }, {})).code).toBe('E_BAD_OPTION');
     expect(codeOf(() => resolveServerConfig({ logLevel: 'loud' }, {})).message).toMatch(/^--log-level: expected one of fatal/);
     expect(codeOf(() => resolveServerConfig({ maxUploadMb: '1.5' }, {})).code).toBe('E_BAD_OPTION');
+    for (const url of ['toon.example.com', 'ftp://toon.example.com', 'https://toon.example.com/?a=1', 'https://user:pw@toon.example.com']) {
+      expect(
+        codeOf(() => resolveServerConfig({ publicUrl: url }, {})),
+        url,
+      ).toEqual({
+        code: 'E_BAD_OPTION',
+        message: `--public-url: expected an http(s) URL such as https://toon.example.com, without query or fragment, got "${url}"`,
+      });
+    }
+  });
+
+  it('--public-url: an origin, or an origin and path, without the trailing slash; unset by default', () => {
+    expect(resolveServerConfig({}, {}).publicUrl).toBeUndefined();
+    expect(resolveServerConfig({ publicUrl: 'https://Toon.Example.com/' }, {}).publicUrl).toBe('https://toon.example.com');
+    expect(resolveServerConfig({}, { PORTOON_PUBLIC_URL: 'http://10.0.0.5:8080/portoon/' }).publicUrl).toBe('http://10.0.0.5:8080/portoon');
   });
 
   it('the README configuration table lists every setting with its flag, variable and default', () => {

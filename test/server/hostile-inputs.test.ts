@@ -67,6 +67,20 @@ function expectApiError(answer: RawAnswer, code: keyof typeof ERROR_TABLE): void
   });
 }
 
+/** Each operation of the served OpenAPI document: its method, a pattern of its path, the statuses it lists. */
+async function documentedStatuses(service: Service): Promise<Array<{ method: string; path: RegExp; statuses: Set<number> }>> {
+  const document = (await service.app.inject('/openapi.json')).json<{
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  }>();
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({
+      method: method.toUpperCase(),
+      path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      statuses: new Set(Object.keys(operation.responses).map(Number)),
+    })),
+  );
+}
+
 describeWithModels(MODELS)('hostile inputs', () => {
   let service: Service;
   let corpus: HostileCase[] = [];
@@ -109,6 +123,7 @@ describeWithModels(MODELS)('hostile inputs', () => {
     const expected: Record<string, Expected> = {};
     const actual: Record<string, unknown> = {};
     const statuses: number[] = [];
+    const answered: Array<{ method: string; url: string; status: number }> = [];
     for (const { name, request, expected: want } of corpus) {
       const response = await service.app.inject({
         method: request.method,
@@ -117,12 +132,20 @@ describeWithModels(MODELS)('hostile inputs', () => {
         ...(request.payload ? { payload: request.payload } : {}),
       });
       statuses.push(response.statusCode);
+      answered.push({ method: request.method, url: request.url, status: response.statusCode });
       expected[name] = want;
       actual[name] = await outcome(response);
     }
     console.info(`hostile corpus: ${corpus.length} answers in ${Math.round(performance.now() - started)} ms`);
     expect(actual).toEqual(expected);
     expect(statuses.filter((status) => status >= 500)).toEqual([]);
+    // Every answer an operation gave is one the OpenAPI document lists for it.
+    const listed = await documentedStatuses(service);
+    const undocumented = answered.flatMap(({ method, url, status }) => {
+      const operation = listed.find((op) => op.method === method && op.path.test(url.split('?')[0]!));
+      return operation && !operation.statuses.has(status) ? [`${method} ${url} answered ${status}`] : [];
+    });
+    expect(undocumented).toEqual([]);
     expect(await service.queue.counts()).toMatchObject({ queued: 0, running: 0 });
   });
 

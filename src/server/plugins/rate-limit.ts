@@ -6,13 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import type { ServerConfig } from '../config.js';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The route starts image work: it counts against the client's rate limit and is refused while draining. */
-    createsWork?: boolean;
-  }
-}
+import { addRouteErrors } from '../route-config.js';
 
 /**
  * Registers @fastify/rate-limit when a limit is configured. On the root instance and before the routes:
@@ -20,6 +14,9 @@ declare module 'fastify' {
  */
 export async function registerRateLimit(app: FastifyInstance, config: Pick<ServerConfig, 'rateLimitPerMinute'>): Promise<void> {
   if (config.rateLimitPerMinute <= 0) return;
+  app.addHook('onRoute', (route) => {
+    if (route.config?.createsWork === true) addRouteErrors(route, ['E_RATE_LIMITED']);
+  });
   await app.register(rateLimit, {
     global: true,
     max: config.rateLimitPerMinute,

@@ -9,6 +9,7 @@ import { PortoonError } from '../../core/errors.js';
 import type { StyleInfo } from '../../core/style-info.js';
 import type { JobQueue } from '../../queue/job-queue.js';
 import { requireApiKey } from '../auth.js';
+import { addRouteErrors } from '../route-config.js';
 import type { ServerConfig } from '../config.js';
 import type { SubmitContext } from '../submit.js';
 import { cartoonRoutes } from './cartoon.js';
@@ -41,8 +42,15 @@ function refuseWorkWhileDraining(readiness: Pick<Readiness, 'draining'>): onRequ
  * draining check as its hooks, and the route groups that need them as its child plugins.
  */
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { config, queue, engine, readiness, styles, previewImage }) => {
-  if (config.apiKeys.length > 0) api.addHook('onRequest', requireApiKey(config.apiKeys));
+  const keyed = config.apiKeys.length > 0;
+  if (keyed) api.addHook('onRequest', requireApiKey(config.apiKeys));
   api.addHook('onRequest', refuseWorkWhileDraining(readiness));
+  // The routes say so too, for the OpenAPI document: they need a key, and can be refused for it or
+  // for a shutdown under way.
+  api.addHook('onRoute', (route) => {
+    if (keyed) route.config = { ...route.config, needsKey: true };
+    addRouteErrors(route, [...(keyed ? (['E_UNAUTHORIZED'] as const) : []), ...(route.config?.createsWork ? (['E_CLOSED'] as const) : [])]);
+  });
 
   const submit: SubmitContext = { queue, engine, styles: config.styles, maxSide: config.maxSide, maxFaces: config.maxFaces };
   await api.register(cartoonRoutes, { submit, maxUploadBytes: config.maxUploadBytes });

@@ -1,9 +1,9 @@
 /** POST /api/v1/cartoon (a plugin of the API scope): one photo in, its cartoon out, in the same response. */
 import type { FastifyPluginAsync } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
-import { imageResponse, withErrors } from '../schemas.js';
-import { outputFilename, resultOf, sendImage } from '../reply-image.js';
-import { submitUpload, type UploadRouteOptions } from '../submit.js';
+import { imageResponse } from '../schemas.js';
+import { JOB_FAILURE_ERRORS, outputFilename, resultOf, sendImage } from '../reply-image.js';
+import { SUBMIT_ERRORS, submitUpload, type UploadRouteOptions } from '../submit.js';
 import { cartoonBodySchema, uploadHandling } from '../upload.js';
 
 /** The synchronous route: the request waits for its image (and cancels the job if the client hangs up). */
@@ -12,15 +12,16 @@ export const cartoonRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app,
     '/cartoon',
     {
       schema: {
+        operationId: 'cartoonize',
         summary: 'Cartoonize a photo and wait for the result',
         description:
           'Runs the photo through the style and answers with the image. Busy servers answer 503 with Retry-After; long work is better sent to /api/v1/jobs.',
         tags: ['cartoon'],
         consumes: ['multipart/form-data'],
         body: cartoonBodySchema,
-        response: withErrors({ 200: imageResponse }),
+        response: { 200: imageResponse },
       },
-      config: { createsWork: true },
+      config: { createsWork: true, errors: [...SUBMIT_ERRORS, ...JOB_FAILURE_ERRORS] },
       ...uploadHandling(maxUploadBytes),
     },
     async (request, reply) => {

@@ -3,7 +3,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { sendError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
-import { withErrors } from '../schemas.js';
 
 export interface Readiness {
   ready: boolean;
@@ -28,7 +27,14 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { rea
 
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness: 200 while the process runs', tags: ['service'], response: { 200: statusSchema } } },
+    {
+      schema: {
+        operationId: 'getLiveness',
+        summary: 'Liveness: 200 while the process runs',
+        tags: ['service'],
+        response: { 200: statusSchema },
+      },
+    },
     async () => ({ status: 'ok' }),
   );
 
@@ -36,10 +42,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { rea
     '/readyz',
     {
       schema: {
+        operationId: 'getReadiness',
         summary: 'Readiness: 200 once the models of the served styles are loaded, 503 before (and while shutting down)',
         tags: ['service'],
-        response: withErrors({ 200: statusSchema }),
+        response: { 200: statusSchema },
       },
+      config: { errors: ['E_NOT_READY', 'E_CLOSED'] },
     },
     async (_request, reply) => {
       if (readiness.draining) return sendError(reply, new PortoonError('E_CLOSED', 'The service is shutting down'), 5);
@@ -48,8 +56,24 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { rea
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['service'] } }, async (_request, reply) => {
-    const { contentType, body } = await metrics.render();
-    return reply.type(contentType).header('cache-control', 'no-store').send(body);
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics',
+        tags: ['service'],
+        response: {
+          200: {
+            description: 'The metrics in the Prometheus text format',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const { contentType, body } = await metrics.render();
+      return reply.type(contentType).header('cache-control', 'no-store').send(body);
+    },
+  );
 };

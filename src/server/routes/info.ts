@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { VERSION } from '../../node/version.js';
 import { ACCEPTED_MIME_TYPES } from '../../core/formats.js';
-import type { ServerConfig } from '../config.js';
+import { SERVER_SETTINGS, type ServerConfig } from '../config.js';
 
 export interface InfoOptions {
   config: Pick<ServerConfig, 'maxUploadBytes' | 'maxSide' | 'maxFaces' | 'maxPixels' | 'jobTimeoutMs' | 'apiKeys'>;
@@ -18,6 +18,7 @@ export const infoRoutes: FastifyPluginAsync<InfoOptions> = async (app, { config 
     '/info',
     {
       schema: {
+        operationId: 'getServiceInfo',
         summary: 'Version and limits, for clients that check uploads before sending them',
         tags: ['service'],
         response: {
@@ -49,6 +50,19 @@ export const infoRoutes: FastifyPluginAsync<InfoOptions> = async (app, { config 
               acceptedTypes: { type: 'array', items: { type: 'string' }, description: 'Raster image types accepted (by content)' },
               authRequired: { type: 'boolean' },
             },
+            // A service with the default settings.
+            examples: [
+              {
+                version: VERSION,
+                maxUploadBytes: SERVER_SETTINGS.maxUploadMb.default * 1024 * 1024,
+                maxSide: SERVER_SETTINGS.maxSide.default,
+                maxFaces: SERVER_SETTINGS.maxFaces.default,
+                maxInputPixels: SERVER_SETTINGS.maxPixels.default,
+                jobTimeoutSeconds: SERVER_SETTINGS.jobTimeout.default,
+                acceptedTypes: ACCEPTED_MIME_TYPES,
+                authRequired: false,
+              },
+            ],
           },
         },
       },

@@ -7,9 +7,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { isFinished, type JobStatus, type PublicJobStatus } from '../../core/job.js';
 import { sendError } from '../errors.js';
-import { jobError, outputFilename, sendImage } from '../reply-image.js';
-import { imageResponse, jobIdParams, withErrors } from '../schemas.js';
-import { submitUpload, type SubmitContext, type UploadRouteOptions } from '../submit.js';
+import { JOB_FAILURE_ERRORS, jobError, outputFilename, sendImage } from '../reply-image.js';
+import { imageResponse, jobIdParams } from '../schemas.js';
+import { SUBMIT_ERRORS, submitUpload, type SubmitContext, type UploadRouteOptions } from '../submit.js';
 import { cartoonBodySchema, uploadHandling } from '../upload.js';
 
 /** The routes' path inside the plugin; clients follow it under the plugin's prefix. */
@@ -40,14 +40,15 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
     JOBS,
     {
       schema: {
+        operationId: 'createJob',
         summary: 'Start cartoonizing a photo in the background',
         description: 'Answers 202 at once with the job id; follow it at statusUrl and download it from resultUrl.',
         tags: ['jobs'],
         consumes: ['multipart/form-data'],
         body: cartoonBodySchema,
-        response: withErrors({ 202: { $ref: 'JobStatus#' } }),
+        response: { 202: { $ref: 'JobStatus#' } },
       },
-      config: { createsWork: true },
+      config: { createsWork: true, errors: SUBMIT_ERRORS },
       ...uploadHandling(maxUploadBytes),
     },
     async (request, reply) => {
@@ -60,11 +61,13 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
     `${JOBS}/:id`,
     {
       schema: {
+        operationId: 'getJob',
         summary: 'State and per-stage progress of a job',
         tags: ['jobs'],
         params: jobIdParams,
-        response: withErrors({ 200: { $ref: 'JobStatus#' } }),
+        response: { 200: { $ref: 'JobStatus#' } },
       },
+      config: { errors: ['E_BAD_OPTION', 'E_JOB_NOT_FOUND'] },
     },
     async (request, reply) => {
       const status = await ownedStatus(submit, request, request.params.id);
@@ -76,12 +79,14 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
     `${JOBS}/:id/result`,
     {
       schema: {
+        operationId: 'getJobResult',
         summary: "A finished job's image",
         description: '409 while the job is queued or running; the job’s own error if it failed.',
         tags: ['jobs'],
         params: jobIdParams,
-        response: withErrors({ 200: imageResponse }),
+        response: { 200: imageResponse },
       },
+      config: { errors: ['E_BAD_OPTION', 'E_JOB_NOT_FOUND', 'E_JOB_NOT_READY', ...JOB_FAILURE_ERRORS] },
     },
     async (request, reply): Promise<FastifyReply> => {
       const { id } = request.params;
@@ -104,12 +109,15 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
     `${JOBS}/:id`,
     {
       schema: {
+        operationId: 'cancelJob',
         summary: 'Cancel a queued or running job',
         description: 'A finished job is left as it is.',
         tags: ['jobs'],
         params: jobIdParams,
-        response: withErrors({ 200: { $ref: 'JobStatus#' } }),
+        response: { 200: { $ref: 'JobStatus#' } },
       },
+      // A DELETE may carry a body, which fastify reads: one too large or of a type it cannot read is refused.
+      config: { errors: ['E_BAD_OPTION', 'E_JOB_NOT_FOUND', 'E_FILE_TOO_LARGE', 'E_UNSUPPORTED_FORMAT'] },
     },
     async (request, reply) => {
       const { id } = request.params;

@@ -4,8 +4,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { parseCartoonizeRequest, PREVIEW_MAX_SIDE } from '../../core/request.js';
 import type { StyleInfo } from '../../core/style-info.js';
-import { resultOf } from '../reply-image.js';
-import { styleSchema, withErrors } from '../schemas.js';
+import { JOB_FAILURE_ERRORS, resultOf } from '../reply-image.js';
+import { styleSchema } from '../schemas.js';
 import { assertStyleServed, type SubmitContext } from '../submit.js';
 
 export interface StyleRouteOptions {
@@ -28,11 +28,12 @@ export const styleRoutes: FastifyPluginAsync<StyleRouteOptions> = async (app, op
     '/styles',
     {
       schema: {
+        operationId: 'listStyles',
         summary: 'The styles this service offers',
         tags: ['styles'],
-        response: withErrors({
+        response: {
           200: { type: 'object', required: ['styles'], properties: { styles: { type: 'array', items: styleSchema } } },
-        }),
+        },
       },
     },
     async () => ({
@@ -53,15 +54,19 @@ export const styleRoutes: FastifyPluginAsync<StyleRouteOptions> = async (app, op
     '/styles/:id/preview',
     {
       schema: {
+        operationId: 'getStylePreview',
         summary: 'A small sample of a style',
         description: `The style applied to the server's sample photo, at most ${PREVIEW_MAX_SIDE} px (JPEG). Rendered on first request, then cached.`,
         tags: ['styles'],
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } },
-        response: withErrors({
+        response: {
           200: { description: 'JPEG preview', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } },
-        }),
+        },
       },
-      config: { createsWork: true },
+      config: {
+        createsWork: true,
+        errors: ['E_BAD_OPTION', 'E_UNKNOWN_STYLE', 'E_NOT_FOUND', 'E_MODEL_MISSING', 'E_QUEUE_FULL', ...JOB_FAILURE_ERRORS],
+      },
     },
     async (request, reply) => {
       const { id } = request.params;
