@@ -2,7 +2,7 @@
  * The platform-neutral engine (`portoon/core`): no Node.js, no DOM. Platform adapters supply an
  * InferenceBackend and decode/encode images to and from RawImage; everything in between is here.
  */
-export { cartoonizeImage, stylesNeedFaces } from './pipeline.js';
+export { cartoonizeImage, modelsForRequest, stylesNeedFaces } from './pipeline.js';
 export type { PipelineContext, PipelineResult } from './pipeline.js';
 export {
   BACKGROUND_MODES,
