@@ -1,5 +1,11 @@
 /** Portoon for Node.js: the library API. See README.md for examples. */
-export { Portoon, type PortoonOptions, type CartoonizeOptions, type CartoonizeResult } from './node/portoon.js';
+export {
+  Portoon,
+  type PortoonOptions,
+  type CartoonizeOptions,
+  type CartoonizeResult,
+  type CartoonizeVideoOptions,
+} from './node/portoon.js';
 export {
   BACKGROUND_MODES,
   DETECTOR_CHOICES,
@@ -13,8 +19,10 @@ export {
 } from './core/request.js';
 export { STAGES, overallProgress, type CartoonizeReport, type FaceReport, type Stage, type StageProgress } from './core/report.js';
 export { OUTPUT_FORMATS, ACCEPTED_MIME_TYPES, type OutputFormat } from './core/formats.js';
-export type { CancelSignal, CartoonEngine, RunOptions } from './core/engine-port.js';
-export type { JobState, JobStatus } from './core/job.js';
+export type { CancelSignal, CartoonEngine, FileRef, RunOptions, VideoRunOptions } from './core/engine-port.js';
+export type { VideoFormat, VideoInfo, VideoParams, VideoProgress, VideoReport, FaceTrackReport } from './core/video/types.js';
+export type { VideoFields } from './core/video/params.js';
+export type { FrameProgress, JobKind, JobState, JobStatus } from './core/job.js';
 export type { StyleInfo } from './core/style-info.js';
 export {
   ModelStore,

@@ -1,31 +1,32 @@
 #!/usr/bin/env node
 /**
  * The `portoon` command. Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (not an
- * image, undecodable, too large, missing file), each with one clear message on stderr.
+ * image or video, undecodable, too large, missing file), 130 stopped by Ctrl-C, each with one clear
+ * message on stderr.
  */
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { PortoonError, toPortoonError } from '../core/errors.js';
 import { VERSION } from '../node/version.js';
-import { runCartoonize, type CartoonizeCliOptions } from './cartoonize-command.js';
+import { INTERRUPTED_EXIT_CODE, runCartoonize, type CartoonizeCliOptions } from './cartoonize-command.js';
 import { runModelsList, runModelsPull, runModelsVerify, type PullCliOptions } from './models-command.js';
 import { intParser, listWords, lowerCase, parseDevice, splitMix } from './parse.js';
 import { addServeCommand } from './serve-command.js';
 import { runStyles } from './styles-command.js';
 import { applyUsageErrors, toUsageError } from './usage-errors.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, badInput: 3 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, badInput: 3, interrupted: INTERRUPTED_EXIT_CODE } as const;
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('portoon')
-    .description('Turn photos of people into cartoon portraits.')
+    .description('Turn photos and videos of people into cartoon portraits.')
     .version(VERSION, '-V, --version')
     // Options after a subcommand belong to it: without this, `portoon styles --json` or
     // `portoon models pull --models-dir X` would hand --json/--models-dir to the root command.
     .enablePositionalOptions()
     // `portoon help [command]` as well as --help (commander adds it only to commands without an action).
     .helpCommand(true)
-    .argument('[inputs...]', 'image files or folders (folders are searched recursively)')
+    .argument('[inputs...]', 'photos, videos or folders (folders are searched recursively; a video is recognised by its content)')
     .option('-s, --style <id>', 'style to apply (see: portoon styles)', 'anime')
     .option(
       '-o, --out <path>',
@@ -33,7 +34,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--strength <0..1>', "how much of the style to apply (0 = original photo); default: the style's default")
     .option('--mix <style:weight>', 'interpolate toward a second style, e.g. sketch:0.3 (weight default 0.5)', splitMix)
-    .option('--max-side <px>', 'shrink the input so its long side is at most this, 16 or more (default: full size)')
+    .option(
+      '--max-side <px>',
+      "shrink the input (a photo or a video's frames) so its long side is at most this, 16 or more (default: full size)",
+    )
     .addOption(
       new Option(
         '--background <mode>',
@@ -42,11 +46,24 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--format <fmt>', "output format png | jpeg | webp (default: from the output name, else the input's)", lowerCase)
     .option('--quality <1..100>', 'JPEG/WebP quality (default 90)')
+    .option('--preview', 'a cheap thumbnail of a photo: at most 256 px, JPEG')
     .addOption(new Option('--detector <which>', 'face detector: both | retinaface | yunet').argParser(lowerCase))
-    .option('--json', 'print the report of each image as one JSON line on stdout')
+    .option('--fps <n>', "video: output frames per second (default: the input's, every frame kept)")
+    .option('--start <seconds>', 'video: start this many seconds into the clip (default 0)')
+    .option('--duration <seconds>', 'video: process this many seconds (default: to the end)')
+    .option('--crf <n>', 'video: quality, 0..51, lower is better (default 20 for mp4, 32 for webm)')
+    .option('--no-audio', 'video: leave out the sound track (default: copied as it is)')
+    .addOption(
+      new Option('--video-format <fmt>', 'video: output container mp4 | webm | gif (default: from the output name, else mp4)').argParser(
+        lowerCase,
+      ),
+    )
+    .option('--no-temporal', 'video: stylize each frame on its own, without the blending that keeps it from flickering (to compare)')
+    .option('--flicker', 'video: measure the flicker (warping error) of the output and put it in the report')
+    .option('--json', 'print the report of each image or video as one JSON line on stdout')
     .option('-q, --quiet', 'no progress bar or summary')
-    .option('--overwrite', 'replace outputs that exist (default: a batch skips them, a single image is refused)')
-    .option('--workers <n>', 'images processed in parallel (default 1)', intParser('--workers', 1))
+    .option('--overwrite', 'replace outputs that exist (default: a batch skips them, a single image or video is refused)')
+    .option('--workers <n>', 'images processed in parallel (default 1; videos run one after another)', intParser('--workers', 1))
     .option('--threads <n>', 'inference threads per worker (default: the cores divided among the workers)', intParser('--threads', 1))
     .option('--device <device>', 'inference device: cpu | cuda (default cpu)', parseDevice)
     .option('--models-dir <dir>', 'models folder (default: $PORTOON_MODELS or the per-user cache)')
@@ -123,7 +140,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const e = error instanceof CommanderError ? toUsageError(error, program) : toPortoonError(error);
     process.stderr.write(`portoon: ${e.message} [${e.code}]\n`);
     if (e.code === 'E_INTERNAL' && process.env.PORTOON_DEBUG && e.cause instanceof Error) process.stderr.write(`${e.cause.stack ?? ''}\n`);
-    return e.exitCode;
+    return e.details.signal === 'SIGINT' ? EXIT.interrupted : e.exitCode;
   }
 }
 

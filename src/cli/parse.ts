@@ -7,6 +7,8 @@
  */
 import { PortoonError } from '../core/errors.js';
 import { decodeTextFields, listWords, parseCartoonizeRequest, type CartoonizeRequest } from '../core/request.js';
+import { parseVideoParams, videoFieldsSchema } from '../core/video/params.js';
+import type { VideoParams } from '../core/video/types.js';
 
 export { listWords };
 
@@ -57,6 +59,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   detector: '--detector',
   format: '--format',
   quality: '--quality',
+  preview: '--preview',
 };
 
 export interface RequestFlags {
@@ -68,6 +71,7 @@ export interface RequestFlags {
   detector?: string | undefined;
   format?: string | undefined;
   quality?: string | undefined;
+  preview?: boolean | undefined;
 }
 
 /**
@@ -75,8 +79,77 @@ export interface RequestFlags {
  * @throws PortoonError E_BAD_OPTION naming the flag, e.g. `Expected a number between 0 and 1 for --strength but received 2`.
  */
 export function requestFromFlags(flags: RequestFlags): CartoonizeRequest {
-  const { style, strength, mix, maxSide, background, detector, format, quality } = flags;
-  const given = { style, strength, ...mix, maxSide, background, detector, format, quality };
+  const { style, strength, mix, maxSide, background, detector, format, quality, preview } = flags;
+  const given = { style, strength, ...mix, maxSide, background, detector, format, quality, preview };
   const fields = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return parseCartoonizeRequest(decodeTextFields(fields), { nameOf: (field) => FLAG_OF[field] ?? field });
+}
+
+/** Flags of the request that only a photo can use; a video refuses them, naming what to use instead. */
+export const PHOTO_ONLY_FLAGS: ReadonlyArray<{ flag: string; given: (flags: RequestFlags) => boolean; instead: string }> = [
+  { flag: '--format', given: (f) => f.format !== undefined, instead: "a video's container comes from the -o name or --video-format" },
+  { flag: '--quality', given: (f) => f.quality !== undefined, instead: "a video's quality is set with --crf" },
+  { flag: '--preview', given: (f) => f.preview === true, instead: 'a video is made smaller with --max-side' },
+];
+
+/**
+ * The video flags as commander hands them over: values as text; `--no-audio` and `--no-temporal`
+ * arrive as `audio: false` / `temporal: false` (commander sets `true` when they are not given).
+ */
+export interface VideoFlags {
+  fps?: string | undefined;
+  start?: string | undefined;
+  duration?: string | undefined;
+  crf?: string | undefined;
+  audio?: boolean | undefined;
+  videoFormat?: string | undefined;
+  temporal?: boolean | undefined;
+  flicker?: boolean | undefined;
+}
+
+/** The video option each flag sets (`parseVideoParams`' field names), in the order of --help. */
+const VIDEO_FIELD_OF_FLAG = {
+  '--fps': 'fps',
+  '--start': 'start',
+  '--duration': 'duration',
+  '--crf': 'crf',
+  '--no-audio': 'audio',
+  '--video-format': 'videoFormat',
+  '--no-temporal': 'temporal',
+  '--flicker': 'measureFlicker',
+} as const;
+
+const FLAG_OF_VIDEO_FIELD: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(VIDEO_FIELD_OF_FLAG).map(([flag, field]) => [field, flag]),
+);
+
+/** The video options the user set, under their field names; flags left out are absent. */
+function videoFieldsOf(flags: VideoFlags): Record<string, unknown> {
+  const given: Record<string, unknown> = {
+    fps: flags.fps,
+    start: flags.start,
+    duration: flags.duration,
+    crf: flags.crf,
+    // Only the negated form exists on the command line: `true` is commander's default, not a choice.
+    audio: flags.audio === false ? false : undefined,
+    videoFormat: flags.videoFormat,
+    temporal: flags.temporal === false ? false : undefined,
+    measureFlicker: flags.flicker === true ? true : undefined,
+  };
+  return Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+}
+
+/** The video flags the user gave, e.g. `['--fps', '--no-audio']`. */
+export function givenVideoFlags(flags: VideoFlags): string[] {
+  return Object.keys(videoFieldsOf(flags)).map((field) => FLAG_OF_VIDEO_FIELD[field] ?? field);
+}
+
+/**
+ * The video options the flags ask for, checked by the video options' schema (the one the library
+ * and the jobs API use).
+ * @throws PortoonError E_BAD_OPTION naming the flag, e.g. `Expected a number between 0.1 and 120 for --fps but received 0`.
+ */
+export function videoParamsFromFlags(flags: VideoFlags): VideoParams {
+  const fields = decodeTextFields(videoFieldsOf(flags), videoFieldsSchema);
+  return parseVideoParams(fields, (field) => FLAG_OF_VIDEO_FIELD[field] ?? field);
 }

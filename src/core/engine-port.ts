@@ -1,9 +1,12 @@
 /**
  * The engine port: what job queues need of an engine. The Node adapter (`Portoon`, a worker-thread
- * pool) implements it; a queue backend, or a test, can take any other implementation.
+ * pool) implements it; a queue backend, or a test, can take any other implementation. Queued work
+ * passes by reference: the queue hands the engine files (a still or a whole video), and the engine
+ * writes its result to a file, so no job holds a video, or a waiting image, in memory.
  */
-import type { CartoonizeOutput, StageProgress } from './report.js';
+import type { CartoonizeOutput, CartoonizeReport, StageProgress } from './report.js';
 import type { CartoonizeRequest } from './request.js';
+import type { VideoInfo, VideoParams, VideoProgress, VideoReport } from './video/types.js';
 
 /**
  * The part of the standard `AbortSignal` an engine uses. Declared here because core is compiled
@@ -24,6 +27,18 @@ export interface RunOptions {
   signal?: CancelSignal | undefined;
 }
 
+export interface VideoRunOptions {
+  /** Called after every frame. */
+  onProgress?: ((progress: VideoProgress) => void) | undefined;
+  /** Stops the work before the next frame or model run; no output file is left behind. */
+  signal?: CancelSignal | undefined;
+}
+
+/** A file the engine reads or writes (an absolute path on the engine's machine). */
+export interface FileRef {
+  readonly path: string;
+}
+
 export interface CartoonEngine {
   /** Requests the engine runs at the same time. */
   readonly workers: number;
@@ -38,6 +53,21 @@ export interface CartoonEngine {
    * E_EMPTY_INPUT) or has too many pixels (E_IMAGE_TOO_LARGE), before any work is queued.
    */
   probe(input: Uint8Array): Promise<void>;
-  /** Cartoonizes one encoded image. */
+  /** Cartoonizes one encoded image held in memory. */
   run(input: Uint8Array, request: CartoonizeRequest, options?: RunOptions): Promise<CartoonizeOutput>;
+  /** Cartoonizes the image in `input` and writes the encoded result to `output`. */
+  runFile(input: FileRef, output: FileRef, request: CartoonizeRequest, options?: RunOptions): Promise<CartoonizeReport>;
+  /**
+   * Reads a video's facts without decoding it, refusing what cannot be processed (not a video,
+   * damaged, too many pixels per frame, no ffmpeg: E_FFMPEG_MISSING), before any work is queued.
+   */
+  probeVideo(input: FileRef): Promise<VideoInfo>;
+  /** Cartoonizes the video in `input` into `output` (written whole or not at all). */
+  runVideo(
+    input: FileRef,
+    output: FileRef,
+    request: CartoonizeRequest,
+    params: VideoParams,
+    options?: VideoRunOptions,
+  ): Promise<VideoReport>;
 }

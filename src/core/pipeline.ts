@@ -8,7 +8,7 @@ import { PortoonError } from './errors.js';
 import { cloneImage, mixImages, type RawImage } from './image.js';
 import type { CartoonizeRequest } from './request.js';
 import { backgroundStep } from './pipeline/background-step.js';
-import { detectStep } from './pipeline/detect-step.js';
+import { detectorFaceSource } from './pipeline/face-source.js';
 import { CropCache, faceStep, reportFaces } from './pipeline/face-step.js';
 import { planRun } from './pipeline/plan.js';
 import { PipelineRun } from './pipeline/run.js';
@@ -16,6 +16,8 @@ import type { PipelineContext, PipelineResult } from './pipeline/types.js';
 
 export { modelsForRequest, stylesNeedFaces } from './pipeline/plan.js';
 export type { FacePasteInfo, PipelineContext, PipelineResult } from './pipeline/types.js';
+export { detectorFaceSource } from './pipeline/face-source.js';
+export type { FaceFinding, FaceSource, StepRun } from './pipeline/types.js';
 
 /** Runs the whole pipeline on a decoded RGB image, for a request validated by `parseCartoonizeRequest`. */
 export async function cartoonizeImage(image: RawImage, request: CartoonizeRequest, context: PipelineContext): Promise<PipelineResult> {
@@ -23,7 +25,7 @@ export async function cartoonizeImage(image: RawImage, request: CartoonizeReques
   const run = new PipelineRun(context);
   const plan = planRun(context.catalogue, request);
   const strength = request.strength ?? plan.style.defaults.strength;
-  const { faces, detected } = await detectStep(image, plan, run);
+  const { faces, detected } = await (context.faces ?? detectorFaceSource).find(image, plan, run);
   // Nothing of the style would survive the blend: skip all stylization work.
   if (strength <= 0) return run.result(cloneImage(image), plan.style.id, reportFaces(faces, []), detected);
 

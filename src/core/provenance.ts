@@ -94,3 +94,22 @@ export function readProvenance(xmp: string): Partial<ProvenanceInfo> & { digital
   }
   return result;
 }
+
+/**
+ * The same label as {@link buildXmp}, as container tags for formats that carry key/value metadata
+ * rather than XMP (MP4 and WebM video): `comment` and `description` say in words that the picture was
+ * made by AI, `DigitalSourceType` carries the IPTC term, and the software, style and models follow.
+ * ffprobe shows them among the format tags. Pure, never throws.
+ */
+export function provenanceTags(info: ProvenanceInfo): Record<string, string> {
+  const said = `AI-generated cartoon made with ${info.software} ${info.version} (style ${info.style})`;
+  return {
+    comment: said,
+    description: said,
+    encoded_by: `${info.software} ${info.version}`,
+    creation_time: info.created,
+    DigitalSourceType: TRAINED_ALGORITHMIC_MEDIA,
+    PortoonStyle: info.style,
+    PortoonModels: info.models.join(','),
+  };
+}

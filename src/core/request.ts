@@ -205,8 +205,11 @@ function fieldJson(field: z.ZodType): Record<string, unknown> {
   return json;
 }
 
-/** One error for the first problem: unknown fields first, then missing ones, then bad values. */
-function requestError(issues: readonly z.core.$ZodIssue[], schema: z.ZodObject, nameOf: (field: string) => string): PortoonError {
+/**
+ * One error for the first problem: unknown fields first, then missing ones, then bad values. Shared
+ * by every parser of caller-written fields (the video options too), so they all word errors alike.
+ */
+export function requestError(issues: readonly z.core.$ZodIssue[], schema: z.ZodObject, nameOf: (field: string) => string): PortoonError {
   const unknown = issues.find((issue) => issue.code === 'unrecognized_keys');
   if (unknown) {
     const key = unknown.keys[0]!;

@@ -9,6 +9,9 @@ import sharp, { type Metadata } from 'sharp';
 import { PortoonError } from '../core/errors.js';
 import { ACCEPTED_LABELS, type OutputFormat } from '../core/formats.js';
 import type { RawImage } from '../core/image.js';
+import type { StillCodec } from '../core/media-port.js';
+import { buildXmp } from '../core/provenance.js';
+import { STILL_BRANDS } from '../core/video/sniff.js';
 
 /** Default pixel limit: 50 megapixels (e.g. 8660x5773). sharp's own default is 268 MP. */
 export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;
@@ -46,9 +49,6 @@ export type InputFormat = (typeof INPUT_FORMATS)[number];
 
 const NOT_AN_IMAGE = `The input is not an image in a supported format (${ACCEPTED_LABELS})`;
 
-/** ISO-BMFF major brands of HEIF/HEIC and AVIF stills and sequences: the list libvips's heifload accepts. */
-const HEIF_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs', 'mif1', 'msf1', 'avif', 'avis']);
-
 /**
  * Which accepted raster format the bytes are, from their first bytes alone; undefined for anything
  * else. Hand-written on purpose: libvips picks a loader by content among every loader it was built
@@ -67,7 +67,7 @@ export function sniffFormat(bytes: Uint8Array): InputFormat | undefined {
   // Classic TIFF (42) and BigTIFF (43), little- and big-endian.
   if (has(0, [0x49, 0x49]) && (has(2, [0x2a, 0x00]) || has(2, [0x2b, 0x00]))) return 'tiff';
   if (has(0, [0x4d, 0x4d]) && (has(2, [0x00, 0x2a]) || has(2, [0x00, 0x2b]))) return 'tiff';
-  if (text(4, 4) === 'ftyp' && HEIF_BRANDS.has(text(8, 4))) return 'heif';
+  if (text(4, 4) === 'ftyp' && STILL_BRANDS.has(text(8, 4))) return 'heif';
   return undefined;
 }
 
@@ -225,3 +225,10 @@ export function defaultOutputFormat(inputFormat: string): OutputFormat {
   if (inputFormat === 'webp') return 'webp';
   return 'png';
 }
+
+/** The still-image codec port (src/core/media-port.ts) over sharp; the provenance goes in as XMP. */
+export const sharpStillCodec: StillCodec = {
+  decode: (bytes, options) => decodeImage(bytes, options),
+  defaultFormat: defaultOutputFormat,
+  encode: (image, options, provenance) => encodeImage(image, { ...options, xmp: buildXmp(provenance) }),
+};

@@ -6,14 +6,16 @@ import { performance } from 'node:perf_hooks';
 import type { Catalogue } from '../core/models/catalogue.js';
 import { cartoonizeImage } from '../core/pipeline.js';
 import { withCheckpoint } from '../core/inference.js';
-import { buildXmp } from '../core/provenance.js';
+import type { StillCodec } from '../core/media-port.js';
 import type { CartoonizeOutput, StageProgress } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
-import { decodeImage, defaultOutputFormat, encodeImage } from './codec.js';
+import { sharpStillCodec } from './codec.js';
 import { loadCatalogue } from './load-catalogue.js';
 import { ModelStore } from './model-store.js';
 import { OnnxBackend } from './onnx-backend.js';
-import { SOFTWARE_NAME, VERSION } from './version.js';
+import type { VideoParams, VideoProgress, VideoReport } from '../core/video/types.js';
+import { outputProvenance } from './provenance-label.js';
+import { cartoonizeVideoFile } from './video/video-job.js';
 
 export interface EngineConfig {
   modelsDir: string;
@@ -29,6 +31,7 @@ export class NodeEngine {
   readonly store: ModelStore;
   readonly backend: OnnxBackend;
   readonly #config: EngineConfig;
+  readonly #codec: StillCodec = sharpStillCodec;
 
   constructor(config: EngineConfig) {
     this.#config = config;
@@ -59,7 +62,7 @@ export class NodeEngine {
     const clock = (): number => performance.now();
     onProgress?.({ stage: 'decode', progress: 0 });
     const decodeStart = clock();
-    const decoded = await decodeImage(input, { maxInputPixels: this.#config.maxInputPixels, maxSide: request.maxSide });
+    const decoded = await this.#codec.decode(input, { maxInputPixels: this.#config.maxInputPixels, maxSide: request.maxSide });
     const decodeMs = clock() - decodeStart;
     onProgress?.({ stage: 'decode', progress: 1 });
     checkpoint?.();
@@ -72,15 +75,12 @@ export class NodeEngine {
     checkpoint?.();
     onProgress?.({ stage: 'encode', progress: 0 });
     const encodeStart = clock();
-    const format = request.format ?? defaultOutputFormat(decoded.format);
-    const xmp = buildXmp({
-      software: SOFTWARE_NAME,
-      version: VERSION,
-      style: result.style,
-      models: result.models,
-      created: new Date().toISOString(),
-    });
-    const image = await encodeImage(result.image, { format, quality: request.quality, xmp, alpha: decoded.alpha });
+    const format = request.format ?? this.#codec.defaultFormat(decoded.format);
+    const image = await this.#codec.encode(
+      result.image,
+      { format, quality: request.quality, alpha: decoded.alpha },
+      outputProvenance(result.style, result.models),
+    );
     const encodeMs = clock() - encodeStart;
     onProgress?.({ stage: 'encode', progress: 1 });
     return {
@@ -97,6 +97,27 @@ export class NodeEngine {
         inference: result.inference,
       },
     };
+  }
+
+  /**
+   * Cartoonizes a video file into another, frame by frame in this thread (see video/video-job.ts).
+   * @param checkpoint called before every frame and every model run; it throws to stop the work.
+   */
+  async processVideo(
+    inputPath: string,
+    outputPath: string,
+    request: CartoonizeRequest,
+    params: VideoParams,
+    onProgress?: (progress: VideoProgress) => void,
+    checkpoint?: () => void,
+  ): Promise<VideoReport> {
+    return cartoonizeVideoFile(inputPath, outputPath, request, params, {
+      backend: checkpoint ? withCheckpoint(this.backend, checkpoint) : this.backend,
+      catalogue: this.catalogue,
+      maxInputPixels: this.#config.maxInputPixels,
+      onProgress,
+      checkpoint,
+    });
   }
 
   async close(): Promise<void> {

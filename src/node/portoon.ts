@@ -3,21 +3,25 @@
  * threads; `cartoonize()` sends one image through the pipeline in a worker and returns the encoded
  * result with its report.
  */
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { PortoonError, reviveError } from '../core/errors.js';
-import type { CartoonEngine, RunOptions } from '../core/engine-port.js';
+import type { CartoonEngine, FileRef, RunOptions, VideoRunOptions } from '../core/engine-port.js';
 import type { Catalogue } from '../core/models/catalogue.js';
 import { modelsForRequest } from '../core/pipeline.js';
 import type { CartoonizeOutput, CartoonizeReport, StageProgress } from '../core/report.js';
+import { parseVideoParams, VIDEO_FIELDS, type VideoFields } from '../core/video/params.js';
+import type { VideoInfo, VideoParams, VideoProgress, VideoReport } from '../core/video/types.js';
 import { parseCartoonizeRequest, type CartoonizeParams, type CartoonizeRequest } from '../core/request.js';
 import { describeStyles, type StyleInfo } from '../core/style-info.js';
 import { DEFAULT_MAX_INPUT_PIXELS, probeImage } from './codec.js';
 import type { EngineConfig } from './engine.js';
 import { loadCatalogue } from './load-catalogue.js';
 import { defaultModelsDir, installHint, ModelStore } from './model-store.js';
+import { probeVideo } from './video/probe.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 export interface PortoonOptions {
@@ -45,6 +49,15 @@ export type CartoonizeOptions = CartoonizeParams & {
    */
   signal?: AbortSignal | undefined;
 };
+
+/** A video request: the request's parameters and the video options, plus progress in frames and cancellation. */
+export type CartoonizeVideoOptions = CartoonizeParams &
+  VideoFields & {
+    /** Called after every frame. */
+    onProgress?: ((progress: VideoProgress) => void) | undefined;
+    /** Stops the work before the next frame; the output file is not left behind. */
+    signal?: AbortSignal | undefined;
+  };
 
 export interface CartoonizeResult {
   /** The encoded image (format in `report.format`). */
@@ -309,8 +322,133 @@ export class Portoon implements CartoonEngine {
    * @throws {PortoonError} as `cartoonize`, except E_BAD_OPTION and E_INPUT_NOT_FOUND.
    */
   async run(bytes: Uint8Array, request: CartoonizeRequest, options: RunOptions = {}): Promise<CartoonizeOutput> {
-    const { onProgress, signal } = options;
+    const result = await this.#dispatch({ kind: 'cartoonize', input: bytes, request }, options);
+    if (!('image' in result)) throw new PortoonError('E_INTERNAL', 'Worker returned no image');
+    return { image: result.image, report: result.report };
+  }
+
+  /**
+   * `run` by reference (the engine port's `runFile`): the worker reads the image from `input` and
+   * writes the encoded result to `output` (whole or not at all), so neither crosses a thread in
+   * memory. Job queues use it: waiting images sit in files, not in the heap.
+   *
+   * @param input the file holding the encoded image.
+   * @param output where to write the result (replaced if it exists).
+   * @returns the report.
+   * @throws {PortoonError} as `run`; E_INPUT_NOT_FOUND when `input` cannot be read; E_OUTPUT_FAILED
+   *   when `output` cannot be written.
+   */
+  async runFile(input: FileRef, output: FileRef, request: CartoonizeRequest, options: RunOptions = {}): Promise<CartoonizeReport> {
+    const result = await this.#dispatch(
+      { kind: 'cartoonize', input: { path: input.path }, output: { path: output.path }, request },
+      options,
+    );
+    if (!('written' in result)) throw new PortoonError('E_INTERNAL', 'Worker wrote no file');
+    return result.report;
+  }
+
+  /**
+   * Reads a video's facts with ffprobe (no frame is decoded) and refuses what `cartoonizeVideo`
+   * would refuse about the file itself.
+   *
+   * @param input the video file.
+   * @returns size (after rotation), frame rate, frame count, duration and the sound track's facts.
+   * @throws {PortoonError} E_FFMPEG_MISSING when ffmpeg/ffprobe are not installed; E_INPUT_NOT_FOUND;
+   *   E_EMPTY_INPUT; E_UNSUPPORTED_FORMAT for a file that is not a video; E_DECODE_FAILED for a
+   *   damaged one; E_IMAGE_TOO_LARGE when a frame has more pixels than `maxInputPixels`.
+   */
+  async probeVideo(input: FileRef): Promise<VideoInfo> {
+    await assertReadable(input.path);
+    const info = await probeVideo(input.path);
+    if (info.width * info.height > this.#maxInputPixels) {
+      throw new PortoonError(
+        'E_IMAGE_TOO_LARGE',
+        `The video's frames are ${info.width}x${info.height}, more than the limit of ${this.#maxInputPixels} pixels`,
+        { details: { width: info.width, height: info.height, maxInputPixels: this.#maxInputPixels } },
+      );
+    }
+    return info;
+  }
+
+  /**
+   * `cartoonizeVideo` for callers that hold a parsed request and video options already, such as job
+   * queues (the engine port's `runVideo`): nothing is validated again.
+   */
+  async runVideo(
+    input: FileRef,
+    output: FileRef,
+    request: CartoonizeRequest,
+    params: VideoParams,
+    options: VideoRunOptions = {},
+  ): Promise<VideoReport> {
+    const result = await this.#dispatch(
+      { kind: 'video', input: { path: input.path }, output: { path: output.path }, request, params },
+      { signal: options.signal, onVideoProgress: options.onProgress },
+    );
+    if (!('video' in result)) throw new PortoonError('E_INTERNAL', 'Worker returned no video report');
+    return result.video;
+  }
+
+  /**
+   * Cartoonizes a video: every frame stylized, every face tracked with a stable id and smoothed
+   * landmarks, each frame blended with the previous output along the motion so the picture does not
+   * flicker, the sound track copied as it is. Frames stream through (memory does not grow with the
+   * clip's length); the output is written whole or not at all. Needs ffmpeg and ffprobe on the PATH
+   * (or `PORTOON_FFMPEG` / `PORTOON_FFPROBE`).
+   *
+   * @example
+   * const report = await portoon.cartoonizeVideo('clip.mp4', 'clip-anime.mp4', {
+   *   style: 'anime',
+   *   maxSide: 720,
+   *   onProgress: ({ framesDone, framesTotal, fps }) => console.log(`${framesDone}/${framesTotal} at ${fps.toFixed(1)} fps`),
+   * });
+   * console.log(report.frames, report.tracks.length, report.audio);
+   *
+   * @param input the video file (MP4, MOV, MKV, WebM, animated GIF…; recognised by its content).
+   * @param output the file to write (replaced if it exists); its container is `videoFormat`
+   *   (default mp4: H.264, yuv420p, fast start).
+   * @param options the request (see `CartoonizeParams`; `format`, `quality` and `preview` are for
+   *   stills and are refused), the video options (see `VideoFields`: `fps`, `start`, `duration`,
+   *   `crf`, `audio`, `videoFormat`, `temporal`, `measureFlicker`), `onProgress` (frames) and `signal`.
+   * @returns the report: frames, size, duration, sound handling, face tracks, scene cuts, time per part.
+   * @throws {PortoonError} E_BAD_OPTION; E_FFMPEG_MISSING; E_INPUT_NOT_FOUND; E_UNSUPPORTED_FORMAT,
+   *   E_DECODE_FAILED (damaged or truncated: no output is left), E_IMAGE_TOO_LARGE; E_UNKNOWN_STYLE,
+   *   E_MODEL_MISSING, E_MODEL_CORRUPT; E_INFERENCE_FAILED; E_OUTPUT_FAILED; E_QUEUE_FULL; E_CLOSED
+   *   when `signal` aborts (or the signal's reason, when that is a PortoonError).
+   */
+  async cartoonizeVideo(input: string, output: string, options: CartoonizeVideoOptions): Promise<VideoReport> {
+    const { onProgress, signal, ...fields } = options;
+    const videoFields: Record<string, unknown> = {};
+    const stillFields: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields)) (VIDEO_FIELDS.includes(key) ? videoFields : stillFields)[key] = value;
+    for (const key of ['format', 'quality', 'preview'] as const) {
+      if (stillFields[key] !== undefined) {
+        throw new PortoonError('E_BAD_OPTION', `Parameter "${key}" is for images; a video's container is set with videoFormat`, {
+          details: { parameter: key },
+        });
+      }
+    }
+    const request = parseCartoonizeRequest(stillFields);
+    const params = parseVideoParams(videoFields);
+    if (typeof input !== 'string' || typeof output !== 'string') {
+      throw new PortoonError('E_BAD_OPTION', 'Expected file paths for the video input and output');
+    }
     this.check(request);
+    await this.probeVideo({ path: input });
+    return this.runVideo({ path: resolve(input) }, { path: resolve(output) }, request, params, { onProgress, signal });
+  }
+
+  /**
+   * Hands one task to the pool: counts it against the queue limit, wires progress and cancellation,
+   * and turns the worker's answer back into a result or a PortoonError.
+   */
+  async #dispatch(
+    task: Extract<WorkerTask, { kind: 'cartoonize' | 'video' }>,
+    options: RunOptions & { onVideoProgress?: ((progress: VideoProgress) => void) | undefined },
+  ): Promise<Exclude<WorkerResult, { ok: false }>> {
+    const { signal } = options;
+    const onMessage = (task.kind === 'video' ? options.onVideoProgress : options.onProgress) as ((message: unknown) => void) | undefined;
+    this.check(task.request);
     // Aborted before it started: the answer a run stopped in the worker gets.
     if (signal?.aborted) {
       throw signal.reason instanceof PortoonError ? signal.reason : new PortoonError('E_CLOSED', 'The work was cancelled');
@@ -322,8 +460,8 @@ export class Portoon implements CartoonEngine {
         details: { maxQueue: this.#maxQueue },
       });
     }
-    const channel = onProgress ? new MessageChannel() : undefined;
-    if (channel && onProgress) channel.port1.on('message', (p: StageProgress) => onProgress(p));
+    const channel = onMessage ? new MessageChannel() : undefined;
+    if (channel && onMessage) channel.port1.on('message', onMessage);
     // Cancellation is cooperative (a flag the worker checks between model runs): terminating a
     // thread in the middle of an onnxruntime run would crash the whole process.
     const cancel = signal ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
@@ -333,21 +471,14 @@ export class Portoon implements CartoonEngine {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.#inFlight += 1;
     try {
-      const task: WorkerTask = {
-        kind: 'cartoonize',
-        input: bytes,
-        request,
-        ...(channel ? { progress: channel.port2 } : {}),
-        ...(cancel ? { cancel } : {}),
-      };
-      const result = (await this.#pool.run(task, { transferList: channel ? [channel.port2] : [] })) as WorkerResult;
+      const withControls: WorkerTask = { ...task, ...(channel ? { progress: channel.port2 } : {}), ...(cancel ? { cancel } : {}) };
+      const result = (await this.#pool.run(withControls, { transferList: channel ? [channel.port2] : [] })) as WorkerResult;
       if (!result.ok) {
         // A caller that aborts with a PortoonError (e.g. E_TIMEOUT) gets exactly that error back.
         if (signal?.aborted && signal.reason instanceof PortoonError) throw signal.reason;
         throw reviveError(result.error);
       }
-      if (!('image' in result)) throw new PortoonError('E_INTERNAL', 'Worker returned no image');
-      return { image: result.image, report: result.report };
+      return result;
     } catch (error) {
       // PortoonErrors pass as they are; anything else is the pool itself failing (a worker died).
       throw reviveError(error);
@@ -419,4 +550,13 @@ export async function readInput(input: string | Uint8Array | ArrayBuffer): Promi
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
   if (input instanceof Uint8Array) return input;
   throw new PortoonError('E_BAD_OPTION', `Expected a file path, Uint8Array or ArrayBuffer as input but received ${typeof input}`);
+}
+
+/** E_INPUT_NOT_FOUND, worded like `readInput`'s, for an input given as a path that cannot be read. */
+async function assertReadable(path: string): Promise<void> {
+  try {
+    await access(path);
+  } catch (error) {
+    throw new PortoonError('E_INPUT_NOT_FOUND', `Input ${path} does not exist or cannot be read`, { cause: error, details: { path } });
+  }
 }

@@ -1,8 +1,9 @@
 /**
- * The default job queue: jobs wait in memory and run on an engine (any implementation of the engine
- * port; the service's runs on worker threads, so the event loop only moves bytes and bookkeeping).
- * Capacity is bounded (running + waiting); beyond it a job is refused at once with E_QUEUE_FULL
- * rather than piling up memory and latency.
+ * The default job queue: jobs wait in this process and run on an engine (any implementation of the
+ * engine port; the service's runs on worker threads, so the event loop only does bookkeeping).
+ * Inputs and results live as files in a store and pass to the engine by reference. Capacity is
+ * bounded (running + waiting); beyond it a job is refused at once with E_QUEUE_FULL rather than
+ * piling up latency.
  */
 import { randomUUID } from 'node:crypto';
 import { PortoonError, toPortoonError } from '../core/errors.js';
@@ -10,18 +11,25 @@ import type { CartoonEngine } from '../core/engine-port.js';
 import { isFinished, type JobStatus } from '../core/job.js';
 import { overallProgress, type Stage, type StageProgress } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
-import type { JobMeta, JobQueue, JobResult, QueueCounts } from './job-queue.js';
+import type { VideoParams, VideoProgress } from '../core/video/types.js';
+import { mimeTypeOf } from '../core/formats.js';
+import { FileStore } from './file-store.js';
+import type { JobInput, JobMeta, JobQueue, JobResult, QueueCounts } from './job-queue.js';
 
 export interface InProcessQueueOptions {
   /** Jobs that may wait for a free worker, beyond those running. Default 8. */
   maxQueued?: number;
-  /** Longest a job may run once started, in ms; then it fails with E_TIMEOUT. Default 120 000. */
+  /** Longest an image job may run once started, in ms; then it fails with E_TIMEOUT. Default 120 000. */
   timeoutMs?: number;
+  /** Longest a video job may run once started, in ms. Default 3 600 000 (one hour). */
+  videoTimeoutMs?: number;
+  /** Where inputs and results are kept. Default: a private temporary folder, removed on close. */
+  store?: FileStore;
   /** How long a finished job's status and result are kept, in ms. Default 900 000 (15 min). */
   ttlMs?: number;
   /** Most finished jobs kept at once; the oldest are forgotten first. Default 256. */
   maxFinished?: number;
-  /** Most bytes of finished results kept at once; the oldest are forgotten first. Default 512 MiB. */
+  /** Most bytes of finished results kept at once (on disk); the oldest are forgotten first. Default 512 MiB. */
   maxResultBytes?: number;
   /** Called once when a job reaches a final state (metrics, logs). */
   onFinished?: (status: JobStatus, runMs: number) => void;
@@ -29,7 +37,10 @@ export interface InProcessQueueOptions {
 
 interface Job {
   status: JobStatus;
-  input: Uint8Array | undefined;
+  /** The input file in the store, until the job ends. */
+  input: string | undefined;
+  /** Video options, for a video job. */
+  video: VideoParams | undefined;
   request: CartoonizeRequest;
   result: JobResult | undefined;
   controller: AbortController;
@@ -46,7 +57,11 @@ const INITIAL_RUN_ESTIMATE_MS = 5000;
 
 export class InProcessQueue implements JobQueue {
   readonly #engine: CartoonEngine;
-  readonly #options: Readonly<Required<Omit<InProcessQueueOptions, 'onFinished'>>>;
+  readonly #options: Readonly<Required<Omit<InProcessQueueOptions, 'onFinished' | 'store'>>>;
+  readonly #store: FileStore;
+  readonly #ownsStore: boolean;
+  /** Jobs past the capacity check whose input is still being stored (they count as waiting). */
+  #admitting = 0;
   readonly #onFinished: InProcessQueueOptions['onFinished'];
   readonly #jobs = new Map<string, Job>();
   readonly #waiting: Job[] = [];
@@ -60,26 +75,32 @@ export class InProcessQueue implements JobQueue {
     this.#options = Object.freeze({
       maxQueued: options.maxQueued ?? 8,
       timeoutMs: options.timeoutMs ?? 120_000,
+      videoTimeoutMs: options.videoTimeoutMs ?? 3_600_000,
       ttlMs: options.ttlMs ?? 900_000,
       maxFinished: options.maxFinished ?? 256,
       maxResultBytes: options.maxResultBytes ?? 512 * 1024 * 1024,
     });
     this.#onFinished = options.onFinished;
+    this.#store = options.store ?? new FileStore();
+    this.#ownsStore = options.store === undefined;
   }
 
-  async enqueue(input: Uint8Array, request: CartoonizeRequest, meta: JobMeta = {}): Promise<JobStatus> {
-    if (this.#closing)
-      throw new PortoonError('E_CLOSED', 'The service is shutting down and accepts no new work; retry on another instance');
-    this.#engine.check(request);
-    if (this.#running >= this.#engine.workers && this.#waiting.length >= this.#options.maxQueued) {
-      const retryAfter = this.retryAfterSeconds();
-      throw new PortoonError(
-        'E_QUEUE_FULL',
-        `The server is busy (${this.#running + this.#waiting.length} images in progress); retry in ${retryAfter} s`,
-        {
-          details: { retryAfter },
-        },
-      );
+  async enqueue(input: JobInput, request: CartoonizeRequest, meta: JobMeta = {}): Promise<JobStatus> {
+    const video = input instanceof Uint8Array ? undefined : input;
+    try {
+      this.#admit(request);
+    } catch (error) {
+      // A refused video's file was handed over all the same: it goes now.
+      await this.#store.remove(video?.file);
+      throw error;
+    }
+    // The slot is taken before the input is stored, so two uploads cannot both pass the check above.
+    this.#admitting += 1;
+    let file: string;
+    try {
+      file = video ? await this.#store.adopt(video.file) : await this.#store.put(input as Uint8Array);
+    } finally {
+      this.#admitting -= 1;
     }
     let markDone!: () => void;
     const done = new Promise<void>((resolve) => (markDone = resolve));
@@ -87,6 +108,7 @@ export class InProcessQueue implements JobQueue {
       status: {
         id: randomUUID(),
         state: 'queued',
+        kind: video ? 'video' : 'image',
         style: request.style,
         ...(meta.filename ? { filename: meta.filename } : {}),
         ...(meta.owner ? { owner: meta.owner } : {}),
@@ -94,7 +116,8 @@ export class InProcessQueue implements JobQueue {
         overall: 0,
         createdAt: new Date().toISOString(),
       },
-      input,
+      input: file,
+      video: video?.params,
       request,
       result: undefined,
       controller: new AbortController(),
@@ -107,6 +130,21 @@ export class InProcessQueue implements JobQueue {
     this.#waiting.push(job);
     this.#dispatch();
     return snapshot(job);
+  }
+
+  /** Refuses a job the queue cannot take now: shutting down, a request the engine cannot run, no room. */
+  #admit(request: CartoonizeRequest): void {
+    if (this.#closing)
+      throw new PortoonError('E_CLOSED', 'The service is shutting down and accepts no new work; retry on another instance');
+    this.#engine.check(request);
+    if (this.#running >= this.#engine.workers && this.#waiting.length + this.#admitting >= this.#options.maxQueued) {
+      const retryAfter = this.retryAfterSeconds();
+      throw new PortoonError(
+        'E_QUEUE_FULL',
+        `The server is busy (${this.#running + this.#waiting.length} jobs in progress); retry in ${retryAfter} s`,
+        { details: { retryAfter } },
+      );
+    }
   }
 
   async status(id: string): Promise<JobStatus | undefined> {
@@ -146,7 +184,7 @@ export class InProcessQueue implements JobQueue {
     const job = this.#jobs.get(id);
     if (!job) return;
     if (!isFinished(job.status.state)) await this.cancel(id);
-    this.#forget(job);
+    await this.#forget(job);
   }
 
   async counts(): Promise<QueueCounts> {
@@ -173,6 +211,7 @@ export class InProcessQueue implements JobQueue {
     // Cancelled jobs are final at once, but their workers stop only at the next model run.
     await Promise.all(unfinished.map((job) => job.settled));
     for (const job of this.#jobs.values()) clearTimeout(job.expiry);
+    if (this.#ownsStore) await this.#store.close();
   }
 
   /**
@@ -202,26 +241,40 @@ export class InProcessQueue implements JobQueue {
     const elapsed = (): number => performance.now() - started;
     job.status.state = 'running';
     job.status.startedAt = new Date().toISOString();
+    const video = job.video;
+    const limitMs = video ? this.#options.videoTimeoutMs : this.#options.timeoutMs;
     const timeout = setTimeout(() => {
-      const error = new PortoonError(
-        'E_TIMEOUT',
-        `Processing took longer than ${this.#options.timeoutMs / 1000} s; try a smaller image (maxSide)`,
-      );
-      this.#stop(job, 'failed', error, elapsed());
-    }, this.#options.timeoutMs);
-    job.settled = this.#engine
-      .run(job.input!, job.request, {
-        signal: job.controller.signal,
-        onProgress: (progress) => recordProgress(job.status, progress),
-      })
+      const hint = video ? 'send a shorter clip (duration) or a smaller one (maxSide)' : 'try a smaller image (maxSide)';
+      this.#stop(job, 'failed', new PortoonError('E_TIMEOUT', `Processing took longer than ${limitMs / 1000} s; ${hint}`), elapsed());
+    }, limitMs);
+    const input = { path: job.input! };
+    const output = { path: this.#store.newPath(video ? `.${video.format ?? 'mp4'}` : '') };
+    const signal = job.controller.signal;
+    const work: Promise<Omit<JobResult, 'size'>> = video
+      ? this.#engine
+          .runVideo(input, output, job.request, video, { signal, onProgress: (progress) => recordFrames(job.status, progress) })
+          .then((report) => ({ file: output.path, mediaType: VIDEO_MEDIA_TYPES[report.format], video: report }))
+      : this.#engine
+          .runFile(input, output, job.request, { signal, onProgress: (progress) => recordProgress(job.status, progress) })
+          .then((report) => ({ file: output.path, mediaType: mimeTypeOf(report.format), report }));
+    job.settled = work
+      .then(async (result) => ({ ...result, size: await this.#store.size(result.file) }))
       .then(
-        ({ image, report }) => {
-          if (isFinished(job.status.state)) return;
-          job.result = { image, report };
-          job.status.report = report;
-          // The last progress messages from the worker may arrive after its result: every stage that ran is done.
-          for (const stage of Object.keys(report.timings) as Stage[]) job.status.progress[stage] = 1;
+        (result) => {
+          // Timed out or cancelled meanwhile: nobody will ask for the file.
+          if (isFinished(job.status.state)) return this.#store.remove(result.file);
+          job.result = result;
+          if (result.report) {
+            job.status.report = result.report;
+            // The last progress messages from the worker may arrive after its result: every stage that ran is done.
+            for (const stage of Object.keys(result.report.timings) as Stage[]) job.status.progress[stage] = 1;
+          }
+          if (result.video) {
+            job.status.video = result.video;
+            job.status.frames = { done: result.video.frames, total: result.video.frames, fps: job.status.frames?.fps ?? 0 };
+          }
           this.#finish(job, 'completed', elapsed());
+          return undefined;
         },
         (error: unknown) => {
           // Timed out or cancelled jobs were finished when that happened.
@@ -245,9 +298,10 @@ export class InProcessQueue implements JobQueue {
     job.status.finishedAt = new Date(now).toISOString();
     job.status.expiresAt = new Date(now + this.#options.ttlMs).toISOString();
     if (state === 'completed') job.status.overall = 1;
+    void this.#store.remove(job.input);
     job.input = undefined;
     if (state === 'completed') this.#runEstimateMs = 0.7 * this.#runEstimateMs + 0.3 * runMs;
-    job.expiry = setTimeout(() => this.#forget(job), this.#options.ttlMs);
+    job.expiry = setTimeout(() => void this.#forget(job), this.#options.ttlMs);
     job.expiry.unref();
     this.#evictOldFinished();
     this.#onFinished?.(snapshot(job), runMs);
@@ -257,20 +311,23 @@ export class InProcessQueue implements JobQueue {
   /** Keeps finished jobs within the count and memory budgets, forgetting the oldest first (never the newest). */
   #evictOldFinished(): void {
     const finished = [...this.#jobs.values()].filter((job) => isFinished(job.status.state));
-    let bytes = finished.reduce((sum, job) => sum + (job.result?.image.byteLength ?? 0), 0);
+    let bytes = finished.reduce((sum, job) => sum + (job.result?.size ?? 0), 0);
     let count = finished.length;
     for (const oldest of finished.slice(0, -1)) {
       if (count <= this.#options.maxFinished && bytes <= this.#options.maxResultBytes) break;
-      bytes -= oldest.result?.image.byteLength ?? 0;
+      bytes -= oldest.result?.size ?? 0;
       count -= 1;
-      this.#forget(oldest);
+      void this.#forget(oldest);
     }
   }
 
-  #forget(job: Job): void {
+  /** Forgets a job now; its result file goes too (the promise says when it is gone). */
+  #forget(job: Job): Promise<void> {
     clearTimeout(job.expiry);
+    const file = job.result?.file;
     job.result = undefined;
     this.#jobs.delete(job.status.id);
+    return this.#store.remove(file);
   }
 }
 
@@ -281,6 +338,14 @@ function recordProgress(status: JobStatus, { stage, progress }: StageProgress): 
   // Never backwards (the per-face steps interleave), and 1 only once the job has completed.
   status.overall = roundProgress(Math.min(0.99, Math.max(status.overall, overallProgress({ stage, progress }))));
 }
+
+function recordFrames(status: JobStatus, { framesDone, framesTotal, fps }: VideoProgress): void {
+  if (status.state !== 'running') return;
+  status.frames = { done: framesDone, total: framesTotal, fps: roundProgress(fps) };
+  status.overall = roundProgress(Math.min(0.99, Math.max(status.overall, framesDone / Math.max(1, framesTotal))));
+}
+
+const VIDEO_MEDIA_TYPES = { mp4: 'video/mp4', webm: 'video/webm', gif: 'image/gif' } as const;
 
 /** Progress is a fraction for people and progress bars: three decimals, not 0.32499999999999996. */
 function roundProgress(value: number): number {

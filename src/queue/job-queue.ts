@@ -1,12 +1,14 @@
 /**
  * The job queue seen by the HTTP service. Backends (in-process worker threads now, Redis later)
- * implement this interface and pass one conformance test suite (`test/queue/conformance.ts`).
+ * implement this interface and pass one conformance test suite (`test/queue/conformance.ts`). Jobs
+ * hold their input and result as files (references), never as bytes in the queue's memory.
  */
 import type { JobStatus } from '../core/job.js';
-import type { CartoonizeOutput } from '../core/report.js';
+import type { CartoonizeReport } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
+import type { VideoParams, VideoReport } from '../core/video/types.js';
 
-export { isFinished, JOB_STATES, type JobState, type JobStatus } from '../core/job.js';
+export { isFinished, JOB_STATES, type JobKind, type JobState, type JobStatus } from '../core/job.js';
 
 export interface JobMeta {
   filename?: string | undefined;
@@ -14,8 +16,31 @@ export interface JobMeta {
   owner?: string | undefined;
 }
 
-/** The image of a completed job with its report. */
-export type JobResult = CartoonizeOutput;
+/**
+ * A video to cartoonize. The queue takes the file over (moves it into its store) and removes it
+ * when the job ends, whether it is accepted or refused.
+ */
+export interface VideoInput {
+  kind: 'video';
+  file: string;
+  params: VideoParams;
+}
+
+/** An encoded image's bytes (stored by the queue as a file until its turn), or a video file. */
+export type JobInput = Uint8Array | VideoInput;
+
+/** The result of a completed job: a file in the queue's store, valid until the job expires or is removed. */
+export interface JobResult {
+  file: string;
+  /** MIME type of the file (image/png, video/mp4…). */
+  mediaType: string;
+  /** Bytes. */
+  size: number;
+  /** The report of an image job (absent for a video). */
+  report?: CartoonizeReport;
+  /** The report of a video job. */
+  video?: VideoReport;
+}
 
 export interface QueueCounts {
   queued: number;
@@ -31,10 +56,10 @@ export interface JobQueue {
    * @throws PortoonError E_QUEUE_FULL (capacity reached), E_CLOSED (shutting down), and what the
    *   engine's check refuses (E_UNKNOWN_STYLE, E_MODEL_MISSING).
    */
-  enqueue(input: Uint8Array, request: CartoonizeRequest, meta?: JobMeta): Promise<JobStatus>;
+  enqueue(input: JobInput, request: CartoonizeRequest, meta?: JobMeta): Promise<JobStatus>;
   /** Undefined for an unknown or expired job. */
   status(id: string): Promise<JobStatus | undefined>;
-  /** The image of a completed job; undefined while it is not completed, or once it has expired. */
+  /** The result of a completed job; undefined while it is not completed, or once it has expired. */
   result(id: string): Promise<JobResult | undefined>;
   /**
    * Resolves with the final status once the job has finished (completed, failed or cancelled).

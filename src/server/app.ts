@@ -31,7 +31,9 @@ export interface AppDependencies {
   metrics: ServiceMetrics;
   readiness: Readiness;
   /** Checks requests against the installed styles and probes uploads (the queue's engine). */
-  engine: Pick<CartoonEngine, 'check' | 'probe'>;
+  engine: Pick<CartoonEngine, 'check' | 'probe' | 'probeVideo'>;
+  /** Where video uploads are written while they arrive (the queue's store, so a job takes them over by renaming). */
+  spoolDir: string;
   styles: () => StyleInfo[];
   /** Folder of the built web UI; when missing, `/` explains how to build it. */
   webRoot: string | undefined;

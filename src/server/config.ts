@@ -74,6 +74,15 @@ export const SERVER_SETTINGS = {
     max: 1024,
     help: 'Largest accepted upload, in MB (413 beyond).',
   },
+  maxVideoUploadMb: {
+    flag: '--max-video-upload-mb',
+    env: 'PORTOON_MAX_VIDEO_UPLOAD_MB',
+    kind: 'int',
+    default: 512,
+    min: 1,
+    max: 65_536,
+    help: 'Largest accepted video upload, in MB (413 beyond); videos are stored on disk, never held in memory.',
+  },
   maxSide: {
     flag: '--max-side',
     env: 'PORTOON_MAX_SIDE',
@@ -117,6 +126,21 @@ export const SERVER_SETTINGS = {
     min: 1,
     help: 'Seconds one image may take once started (504 beyond).',
   },
+  videoTimeout: {
+    flag: '--video-timeout',
+    env: 'PORTOON_VIDEO_TIMEOUT',
+    kind: 'int',
+    default: 3600,
+    min: 1,
+    help: 'Seconds one video may take once started (504 beyond).',
+  },
+  jobsDir: {
+    flag: '--jobs-dir',
+    env: 'PORTOON_JOBS_DIR',
+    kind: 'string',
+    shown: 'a private temporary folder',
+    help: 'Folder for job inputs and results (uploads wait there, not in memory).',
+  },
   jobTtl: {
     flag: '--job-ttl',
     env: 'PORTOON_JOB_TTL',
@@ -131,7 +155,7 @@ export const SERVER_SETTINGS = {
     kind: 'int',
     default: 512,
     min: 1,
-    help: 'Memory for finished job results; beyond it the oldest are forgotten first.',
+    help: 'Space for finished job results (files in the jobs folder); beyond it the oldest are forgotten first.',
   },
   rateLimit: {
     flag: '--rate-limit',
@@ -221,6 +245,7 @@ export interface ServerConfig {
   threads: number;
   device: 'cpu' | 'cuda';
   maxUploadBytes: number;
+  maxVideoUploadBytes: number;
   /** Longest side processed; requests may ask for less. */
   maxSide: number;
   /** Most faces stylized one by one per image. */
@@ -228,6 +253,9 @@ export interface ServerConfig {
   maxPixels: number;
   maxQueue: number;
   jobTimeoutMs: number;
+  videoTimeoutMs: number;
+  /** Undefined: a private temporary folder. */
+  jobsDir: string | undefined;
   jobTtlMs: number;
   resultMemoryBytes: number;
   rateLimitPerMinute: number;
@@ -366,11 +394,14 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     threads: readInt('threads', flags, env, Math.max(1, Math.floor(availableParallelism() / workers))),
     device: parseChoice('device', flags, env, ['cpu', 'cuda'] as const, 'cpu'),
     maxUploadBytes: readInt('maxUploadMb', flags, env) * 1024 * 1024,
+    maxVideoUploadBytes: readInt('maxVideoUploadMb', flags, env) * 1024 * 1024,
     maxSide: readInt('maxSide', flags, env),
     maxFaces: readInt('maxFaces', flags, env),
     maxPixels: readInt('maxPixels', flags, env),
     maxQueue: readInt('maxQueue', flags, env),
     jobTimeoutMs: readInt('jobTimeout', flags, env) * 1000,
+    videoTimeoutMs: readInt('videoTimeout', flags, env) * 1000,
+    jobsDir: readSetting('jobsDir', flags, env)?.raw,
     jobTtlMs: readInt('jobTtl', flags, env) * 1000,
     resultMemoryBytes: readInt('resultMemoryMb', flags, env) * 1024 * 1024,
     rateLimitPerMinute: readInt('rateLimit', flags, env),

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { JOB_STATES } from '../core/job.js';
 import { STAGES } from '../core/report.js';
+import { VIDEO_FORMATS } from '../core/video/types.js';
 import { ERROR_TABLE, type ErrorCode } from '../core/errors.js';
 import { errorSchema } from './errors.js';
 import { ERRORS_OF_EVERY_ROUTE } from './route-config.js';
@@ -75,13 +76,79 @@ export const reportSchema = {
   },
 } as const;
 
+export const videoReportSchema = {
+  type: 'object',
+  description: 'What the engine did with a video: size, frames, sound, the face tracks (stable ids), scene cuts and time per part',
+  required: [
+    'kind',
+    'width',
+    'height',
+    'format',
+    'style',
+    'frames',
+    'fps',
+    'duration',
+    'audio',
+    'temporal',
+    'sceneCuts',
+    'tracks',
+    'maxFacesPerFrame',
+    'timings',
+    'models',
+    'inference',
+  ],
+  properties: {
+    kind: { type: 'string', enum: ['video'] },
+    width: { type: 'integer' },
+    height: { type: 'integer' },
+    format: { type: 'string', enum: [...VIDEO_FORMATS] },
+    style: { type: 'string' },
+    frames: { type: 'integer' },
+    fps: { type: 'number' },
+    duration: { type: 'number', description: 'Seconds' },
+    audio: {
+      type: 'string',
+      enum: ['copied', 're-encoded', 'none', 'dropped'],
+      description: 'The sound track: copied as it is, re-encoded (see audioNote), none in the input, or left out',
+    },
+    audioCodec: { type: 'string' },
+    audioNote: { type: 'string' },
+    temporal: { type: 'boolean', description: 'Frames were blended along the motion so the picture does not flicker' },
+    sceneCuts: { type: 'integer' },
+    tracks: {
+      type: 'array',
+      description: 'One entry per person followed through the clip (frame numbers of the output)',
+      items: {
+        type: 'object',
+        required: ['id', 'firstFrame', 'lastFrame', 'frames'],
+        properties: {
+          id: { type: 'integer' },
+          firstFrame: { type: 'integer' },
+          lastFrame: { type: 'integer' },
+          frames: { type: 'integer', description: 'Frames the face was seen in' },
+        },
+      },
+    },
+    maxFacesPerFrame: { type: 'integer' },
+    timings: {
+      type: 'object',
+      description: 'Milliseconds per part of the work, summed over frames',
+      additionalProperties: { type: 'number' },
+    },
+    models: { type: 'array', items: { type: 'string' } },
+    inference: { type: 'object', additionalProperties: { type: 'number' } },
+    warpError: { type: 'number', description: 'Flicker of the output (warping error), when measured' },
+  },
+} as const;
+
 export const jobStatusSchema = {
   $id: 'JobStatus',
   type: 'object',
-  required: ['id', 'state', 'style', 'progress', 'overall', 'createdAt'],
+  required: ['id', 'state', 'kind', 'style', 'progress', 'overall', 'createdAt'],
   properties: {
     id: { type: 'string' },
     state: { type: 'string', enum: [...JOB_STATES] },
+    kind: { type: 'string', enum: ['image', 'video'], description: 'What the job makes' },
     style: { type: 'string' },
     filename: { type: 'string' },
     stage: { type: 'string', enum: [...STAGES], description: 'The stage running now' },
@@ -95,7 +162,18 @@ export const jobStatusSchema = {
       type: 'object',
       properties: { code: { type: 'string' }, message: { type: 'string' } },
     },
+    frames: {
+      type: 'object',
+      description: "A video job's progress in frames, from its first frame on",
+      required: ['done', 'total', 'fps'],
+      properties: {
+        done: { type: 'integer', minimum: 0 },
+        total: { type: 'integer', minimum: 0, description: 'Frames expected in the asked range' },
+        fps: { type: 'number', minimum: 0, description: 'Frames processed per second so far' },
+      },
+    },
     report: reportSchema,
+    video: videoReportSchema,
     statusUrl: { type: 'string' },
     resultUrl: { type: 'string' },
   },
@@ -103,6 +181,7 @@ export const jobStatusSchema = {
     {
       id: '0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15',
       state: 'running',
+      kind: 'image',
       style: 'anime',
       filename: 'me.jpg',
       stage: 'background',
@@ -112,6 +191,20 @@ export const jobStatusSchema = {
       startedAt: '2026-11-30T09:00:00.120Z',
       statusUrl: '/api/v1/jobs/0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15',
       resultUrl: '/api/v1/jobs/0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15/result',
+    },
+    {
+      id: '5b1e9d40-7c2a-4f8e-b3d6-91a0c4e2f718',
+      state: 'running',
+      kind: 'video',
+      style: 'cartoon',
+      filename: 'clip.mp4',
+      progress: {},
+      frames: { done: 120, total: 300, fps: 4.2 },
+      overall: 0.4,
+      createdAt: '2026-11-30T09:00:00.000Z',
+      startedAt: '2026-11-30T09:00:00.200Z',
+      statusUrl: '/api/v1/jobs/5b1e9d40-7c2a-4f8e-b3d6-91a0c4e2f718',
+      resultUrl: '/api/v1/jobs/5b1e9d40-7c2a-4f8e-b3d6-91a0c4e2f718/result',
     },
   ],
 } as const;
@@ -128,6 +221,16 @@ export const imageResponse = {
     'image/png': { schema: { type: 'string', format: 'binary' } },
     'image/jpeg': { schema: { type: 'string', format: 'binary' } },
     'image/webp': { schema: { type: 'string', format: 'binary' } },
+  },
+} as const;
+
+export const jobResultResponse = {
+  description: "The job's cartoon image, or its video (MP4, WebM or GIF), with the report's key facts in X-Portoon-* headers",
+  content: {
+    ...imageResponse.content,
+    'video/mp4': { schema: { type: 'string', format: 'binary' } },
+    'video/webm': { schema: { type: 'string', format: 'binary' } },
+    'image/gif': { schema: { type: 'string', format: 'binary' } },
   },
 } as const;
 

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { PortoonError } from '../core/errors.js';
 import { parseCartoonizeRequest } from '../core/request.js';
 import { Portoon } from '../node/portoon.js';
+import { FileStore } from '../queue/file-store.js';
 import { InProcessQueue } from '../queue/in-process-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { buildApp } from './app.js';
@@ -54,9 +55,13 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
   }
   // The queue depth gauge reads the queue, and the queue reports finished jobs to the metrics.
   const metrics = new ServiceMetrics(() => queue);
+  // Uploads, waiting inputs and results live here as files; a video upload is written straight into it.
+  const store = new FileStore(config.jobsDir);
   const queue: JobQueue = new InProcessQueue(portoon, {
+    store,
     maxQueued: config.maxQueue,
     timeoutMs: config.jobTimeoutMs,
+    videoTimeoutMs: config.videoTimeoutMs,
     ttlMs: config.jobTtlMs,
     maxResultBytes: config.resultMemoryBytes,
     onFinished: (status, runMs) => metrics.observeJob(status, runMs),
@@ -68,6 +73,7 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
     metrics,
     readiness,
     engine: portoon,
+    spoolDir: store.dir,
     styles: () => portoon.styles(),
     webRoot: WEB_ROOT,
     previewImage: config.previewImage ?? SAMPLE_PHOTO,
@@ -105,6 +111,7 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
       await queue.close(config.shutdownGraceMs);
       await app.close();
       await portoon.close();
+      await store.close();
     },
   };
   return service;

@@ -62,7 +62,7 @@ export interface paths {
     put?: never;
     /**
      * Cartoonize a photo and wait for the result
-     * @description Runs the photo through the style and answers with the image. Busy servers answer 503 with Retry-After; long work is better sent to /api/v1/jobs.
+     * @description Runs the photo through the style and answers with the image. Busy servers answer 503 with Retry-After; long work is better sent to /api/v1/jobs. A video is answered 415 E_VIDEO_NEEDS_JOB: videos are processed as jobs.
      */
     post: operations['cartoonize'];
     delete?: never;
@@ -81,8 +81,8 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Start cartoonizing a photo in the background
-     * @description Answers 202 at once with the job id; follow it at statusUrl and download it from resultUrl.
+     * Start cartoonizing a photo or a video in the background
+     * @description Answers 202 at once with the job id; follow it at statusUrl (a video reports its progress in frames) and download it from resultUrl. A video (MP4, MOV, MKV, WebM…, recognised by its content; an animated GIF when sent in the field "video") may be as large as the video upload limit (see /api/v1/info) and gives a video: MP4 unless videoFormat says otherwise, with its sound track.
      */
     post: operations['createJob'];
     delete?: never;
@@ -120,7 +120,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * A finished job's image
+     * A finished job's image or video
      * @description 409 while the job is queued or running; the job’s own error if it failed.
      */
     get: operations['getJobResult'];
@@ -210,7 +210,9 @@ export interface components {
          *     - `E_UNSUPPORTED_FORMAT`: HTTP 415. The input is not an image in a supported format.
          *     - `E_FILE_TOO_LARGE`: HTTP 413. The input file is larger than the allowed size.
          *     - `E_IMAGE_TOO_LARGE`: HTTP 422. The image has more pixels than the pixel limit.
-         *     - `E_DECODE_FAILED`: HTTP 422. The image is damaged or truncated and cannot be decoded.
+         *     - `E_DECODE_FAILED`: HTTP 422. The image or video is damaged or truncated and cannot be decoded.
+         *     - `E_VIDEO_NEEDS_JOB`: HTTP 415. A video was sent to the synchronous image route; videos are processed as jobs (POST /api/v1/jobs).
+         *     - `E_FFMPEG_MISSING`: HTTP 503. Video needs ffmpeg and ffprobe, and they are not installed.
          *     - `E_INPUT_NOT_FOUND`: HTTP 400. An input file or folder does not exist or cannot be read.
          *     - `E_MODEL_MISSING`: HTTP 503. A model the style needs is not installed.
          *     - `E_MODEL_CORRUPT`: HTTP 500. An installed model file does not match its sha256.
@@ -242,6 +244,8 @@ export interface components {
           | 'E_FILE_TOO_LARGE'
           | 'E_IMAGE_TOO_LARGE'
           | 'E_DECODE_FAILED'
+          | 'E_VIDEO_NEEDS_JOB'
+          | 'E_FFMPEG_MISSING'
           | 'E_INPUT_NOT_FOUND'
           | 'E_MODEL_MISSING'
           | 'E_MODEL_CORRUPT'
@@ -270,6 +274,7 @@ export interface components {
      * @example {
      *       "id": "0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15",
      *       "state": "running",
+     *       "kind": "image",
      *       "style": "anime",
      *       "filename": "me.jpg",
      *       "stage": "background",
@@ -284,11 +289,34 @@ export interface components {
      *       "statusUrl": "/api/v1/jobs/0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15",
      *       "resultUrl": "/api/v1/jobs/0f6c2a7e-3b9d-4c5e-9a41-2d8f0b7c6e15/result"
      *     }
+     * @example {
+     *       "id": "5b1e9d40-7c2a-4f8e-b3d6-91a0c4e2f718",
+     *       "state": "running",
+     *       "kind": "video",
+     *       "style": "cartoon",
+     *       "filename": "clip.mp4",
+     *       "progress": {},
+     *       "frames": {
+     *         "done": 120,
+     *         "total": 300,
+     *         "fps": 4.2
+     *       },
+     *       "overall": 0.4,
+     *       "createdAt": "2026-11-30T09:00:00.000Z",
+     *       "startedAt": "2026-11-30T09:00:00.200Z",
+     *       "statusUrl": "/api/v1/jobs/5b1e9d40-7c2a-4f8e-b3d6-91a0c4e2f718",
+     *       "resultUrl": "/api/v1/jobs/5b1e9d40-7c2a-4f8e-b3d6-91a0c4e2f718/result"
+     *     }
      */
     JobStatus: {
       id: string;
       /** @enum {string} */
       state: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+      /**
+       * @description What the job makes
+       * @enum {string}
+       */
+      kind: 'image' | 'video';
       style: string;
       filename?: string;
       /**
@@ -323,6 +351,14 @@ export interface components {
         code?: string;
         message?: string;
       };
+      /** @description A video job's progress in frames, from its first frame on */
+      frames?: {
+        done: number;
+        /** @description Frames expected in the asked range */
+        total: number;
+        /** @description Frames processed per second so far */
+        fps: number;
+      };
       /** @description What the engine did: size, style, faces found (boxes in output pixels), time per stage and per model */
       report?: {
         width?: number;
@@ -345,6 +381,49 @@ export interface components {
         inference?: {
           [key: string]: number;
         };
+      };
+      /** @description What the engine did with a video: size, frames, sound, the face tracks (stable ids), scene cuts and time per part */
+      video?: {
+        /** @enum {string} */
+        kind: 'video';
+        width: number;
+        height: number;
+        /** @enum {string} */
+        format: 'mp4' | 'webm' | 'gif';
+        style: string;
+        frames: number;
+        fps: number;
+        /** @description Seconds */
+        duration: number;
+        /**
+         * @description The sound track: copied as it is, re-encoded (see audioNote), none in the input, or left out
+         * @enum {string}
+         */
+        audio: 'copied' | 're-encoded' | 'none' | 'dropped';
+        audioCodec?: string;
+        audioNote?: string;
+        /** @description Frames were blended along the motion so the picture does not flicker */
+        temporal: boolean;
+        sceneCuts: number;
+        /** @description One entry per person followed through the clip (frame numbers of the output) */
+        tracks: {
+          id: number;
+          firstFrame: number;
+          lastFrame: number;
+          /** @description Frames the face was seen in */
+          frames: number;
+        }[];
+        maxFacesPerFrame: number;
+        /** @description Milliseconds per part of the work, summed over frames */
+        timings: {
+          [key: string]: number;
+        };
+        models: string[];
+        inference: {
+          [key: string]: number;
+        };
+        /** @description Flicker of the output (warping error), when measured */
+        warpError?: number;
       };
       statusUrl?: string;
       resultUrl?: string;
@@ -579,7 +658,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_EMPTY_INPUT`: The input is empty (zero bytes). `E_UNSUPPORTED_FORMAT`: The input is not an image in a supported format. */
+      /** @description `E_EMPTY_INPUT`: The input is empty (zero bytes). `E_UNSUPPORTED_FORMAT`: The input is not an image in a supported format. `E_VIDEO_NEEDS_JOB`: A video was sent to the synchronous image route; videos are processed as jobs (POST /api/v1/jobs). */
       415: {
         headers: {
           [name: string]: unknown;
@@ -588,7 +667,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. `E_DECODE_FAILED`: The image is damaged or truncated and cannot be decoded. */
+      /** @description `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. `E_DECODE_FAILED`: The image or video is damaged or truncated and cannot be decoded. */
       422: {
         headers: {
           [name: string]: unknown;
@@ -651,9 +730,9 @@ export interface operations {
         'multipart/form-data': {
           /**
            * Format: binary
-           * @description The photo (JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC, HEIF), at most the upload limit
+           * @description The photo (JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC, HEIF) or the video (MP4, MOV, MKV, WebM, AVI or animated GIF); send one file, here or in "video"
            */
-          image: Blob;
+          image?: Blob;
           /**
            * @description Style id, see GET /api/v1/styles or `portoon styles`
            * @example anime
@@ -689,6 +768,30 @@ export interface operations {
           quality?: number;
           /** @description A cheap thumbnail: at most 256 px, JPEG. For galleries that show each style on the user's photo */
           preview?: boolean;
+          /**
+           * Format: binary
+           * @description The video (MP4, MOV, MKV, WebM, AVI or animated GIF), at most the video upload limit; the result is a video
+           */
+          video?: Blob;
+          /** @description Output frames per second. Default: the input's (every frame kept) */
+          fps?: number;
+          /** @description Seconds into the clip to start at. Default 0 */
+          start?: number;
+          /** @description Seconds to process from the start. Default: to the end of the clip */
+          duration?: number;
+          /** @description Video quality, lower is better (x264/VP9 constant rate factor). Default 20 for MP4, 32 for WebM */
+          crf?: number;
+          /** @description Keep the sound track (copied as it is when the container allows). Default true */
+          audio?: boolean;
+          /**
+           * @description Output container of a video: mp4 (H.264, default), webm (VP9) or gif
+           * @enum {string}
+           */
+          videoFormat?: 'mp4' | 'webm' | 'gif';
+          /** @description Blend each frame with the previous output along the motion, so the picture does not flicker. Default true */
+          temporal?: boolean;
+          /** @description Measure the flicker of the output (warping error) and report it. Default false */
+          measureFlicker?: boolean;
         };
       };
     };
@@ -738,7 +841,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. `E_DECODE_FAILED`: The image is damaged or truncated and cannot be decoded. */
+      /** @description `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. `E_DECODE_FAILED`: The image or video is damaged or truncated and cannot be decoded. */
       422: {
         headers: {
           [name: string]: unknown;
@@ -767,7 +870,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_MODEL_MISSING`: A model the style needs is not installed. `E_QUEUE_FULL`: Too many images are waiting to be processed; try again shortly. `E_CLOSED`: The engine was closed while work was pending. */
+      /** @description `E_MODEL_MISSING`: A model the style needs is not installed. `E_QUEUE_FULL`: Too many images are waiting to be processed; try again shortly. `E_CLOSED`: The engine was closed while work was pending. `E_FFMPEG_MISSING`: Video needs ffmpeg and ffprobe, and they are not installed. */
       503: {
         headers: {
           /** @description Seconds to wait before trying again */
@@ -925,7 +1028,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The cartoon image, with the report in X-Portoon-* headers */
+      /** @description The job's cartoon image, or its video (MP4, WebM or GIF), with the report's key facts in X-Portoon-* headers */
       200: {
         headers: {
           [name: string]: unknown;
@@ -934,6 +1037,9 @@ export interface operations {
           'image/png': Blob;
           'image/jpeg': Blob;
           'image/webp': Blob;
+          'video/mp4': Blob;
+          'video/webm': Blob;
+          'image/gif': Blob;
         };
       };
       /** @description `E_BAD_REQUEST`: The request is malformed: broken HTTP or multipart/form-data framing. `E_BAD_OPTION`: An option or parameter has an invalid value. */
@@ -974,7 +1080,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_DECODE_FAILED`: The image is damaged or truncated and cannot be decoded. `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. */
+      /** @description `E_DECODE_FAILED`: The image or video is damaged or truncated and cannot be decoded. `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1124,7 +1230,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_DECODE_FAILED`: The image is damaged or truncated and cannot be decoded. `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. */
+      /** @description `E_DECODE_FAILED`: The image or video is damaged or truncated and cannot be decoded. `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1194,10 +1300,12 @@ export interface operations {
            * @example {
            *       "version": "0.1.0",
            *       "maxUploadBytes": 10485760,
+           *       "maxVideoUploadBytes": 536870912,
            *       "maxSide": 1536,
            *       "maxFaces": 8,
            *       "maxInputPixels": 50000000,
            *       "jobTimeoutSeconds": 120,
+           *       "videoTimeoutSeconds": 3600,
            *       "acceptedTypes": [
            *         "image/jpeg",
            *         "image/png",
@@ -1213,8 +1321,10 @@ export interface operations {
            */
           'application/json': {
             version: string;
-            /** @description Largest upload, in bytes (413 beyond) */
+            /** @description Largest photo upload, in bytes (413 beyond) */
             maxUploadBytes: number;
+            /** @description Largest video upload (to /api/v1/jobs), in bytes (413 beyond) */
+            maxVideoUploadBytes: number;
             /** @description Longest side processed; larger photos are shrunk to it (requests may ask for less) */
             maxSide: number;
             /** @description Most faces stylized one by one per image (the largest); the rest get the background style */
@@ -1223,6 +1333,8 @@ export interface operations {
             maxInputPixels: number;
             /** @description Longest one image may take once started (504 beyond) */
             jobTimeoutSeconds: number;
+            /** @description Longest one video may take once started (504 beyond) */
+            videoTimeoutSeconds: number;
             /** @description Raster image types accepted (by content) */
             acceptedTypes: string[];
             authRequired: boolean;

@@ -13,20 +13,11 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page, type Request } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { describeWithModels, IN_CI, portrait, REPO_ROOT, TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '../helpers/env.js';
+import { describeWithModels, IN_CI, portrait, TEST_MODELS_DIR, TEST_OUTPUT_DIR } from '../helpers/env.js';
 import { loadRgb, meanAbsDiff } from '../helpers/images.js';
+import { assertWebUiBuilt, CHROMIUM, CHROMIUM_ARGS, FETCH_SPY, js, until } from '../helpers/browser.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
-const CHROMIUM = process.env.PORTOON_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
-const WEB_INDEX = join(REPO_ROOT, 'dist/web/index.html');
 const SCREENSHOTS = join(TEST_OUTPUT_DIR, 'screenshots');
 const DOWNLOADS = join(TEST_OUTPUT_DIR, 'e2e-downloads');
 /** A models folder with no models: only the procedural styles are installed there. */
@@ -45,7 +36,7 @@ const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, de
 /** A laptop screen shorter than the settings panel: the page scrolls and the picture beside the panel is sticky. */
 const SHORT_DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 640 } };
 
-if (!existsSync(WEB_INDEX)) throw new Error(`${WEB_INDEX} is missing: these tests drive the built web UI; run "npm run build" first.`);
+assertWebUiBuilt();
 const describeBrowser = existsSync(CHROMIUM) || IN_CI ? describeWithModels(MODELS) : describe.skip;
 
 interface Session {
@@ -56,38 +47,6 @@ interface Session {
   requests: Request[];
   /** Most preview renders (sample or photo) in flight at once. */
   maxPreviewsInFlight: () => number;
-}
-
-/** Records the text fields (and the file's name) of every multipart form the page sends, in order. */
-const FETCH_SPY = `(() => {
-  const forms = (window.__portoonForms = []);
-  const fetch = window.fetch;
-  window.fetch = (input, init) => {
-    if (init && init.body instanceof FormData) {
-      const fields = [...init.body.entries()].map(([name, value]) => [name, typeof value === 'string' ? value : 'file:' + value.name]);
-      forms.push({ url: String(input), fields });
-    }
-    return fetch(input, init);
-  };
-})()`;
-
-/** Evaluates a JavaScript expression in the page (a string, since tests are type-checked without DOM types). */
-function js<T>(page: Page, expression: string): Promise<T> {
-  return page.evaluate(expression) as Promise<T>;
-}
-
-/**
- * Evaluates an expression until it is truthy and returns that value. (page.waitForFunction with a
- * string would need 'unsafe-eval', which the server's Content-Security-Policy rightly forbids.)
- */
-async function until<T>(page: Page, expression: string, timeoutMs = 30_000, intervalMs = 40): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await js<T>(page, expression);
-    if (value) return value;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 function isPreview(request: Request): boolean {

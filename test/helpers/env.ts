@@ -10,10 +10,16 @@ import { describe } from 'vitest';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const PORTRAITS_DIR = resolve(process.env.PORTOON_TEST_PORTRAITS ?? join(REPO_ROOT, '../shared/portraits'));
+export const VIDEOS_DIR = resolve(process.env.PORTOON_TEST_VIDEOS ?? join(REPO_ROOT, '../shared/videos'));
 export const MODEL_MIRROR = resolve(process.env.PORTOON_MODEL_MIRROR ?? join(REPO_ROOT, '../shared/models'));
 export const TEST_OUTPUT_DIR = join(REPO_ROOT, 'test-output');
 export const TEST_MODELS_DIR = join(TEST_OUTPUT_DIR, 'models');
 export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+
+/** A real clip of the shared test videos (see their SOURCES.md). */
+export function video(name: string): string {
+  return join(VIDEOS_DIR, name);
+}
 
 export function portrait(name: string): string {
   return join(PORTRAITS_DIR, name);

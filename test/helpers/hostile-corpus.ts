@@ -191,7 +191,6 @@ function notRaster(): Array<[string, Buffer]> {
     ['openexr', Buffer.concat([Buffer.from([0x76, 0x2f, 0x31, 0x01]), Buffer.alloc(40)])],
     ['qoi', Buffer.concat([latin1('qoif'), Buffer.alloc(40)])],
     ['dicom', dicom],
-    ['mp4', Buffer.concat([latin1('\0\0\0\x18ftypisom\0\0\x02\0isomiso2'), Buffer.alloc(40)])],
     ['heif-unknown-brand', Buffer.concat([latin1('\0\0\0\x18ftypqqqq\0\0\0\0mif1qqqq'), Buffer.alloc(40)])],
     ['riff-wave', Buffer.concat([latin1('RIFF\x24\0\0\0WAVEfmt '), Buffer.alloc(40)])],
     ['gif-bad-version', Buffer.concat([latin1('GIF88a'), Buffer.alloc(40)])],
@@ -284,6 +283,9 @@ export async function buildHostileCorpus(options: CorpusOptions): Promise<Hostil
 
   // --- Vector, document and other formats: refused from the first bytes (415). ---
   for (const [name, bytes] of notRaster()) await upload(`not-raster/${name}`, { bytes }, fail('E_UNSUPPORTED_FORMAT'));
+  // A video's header (an MP4 here) is not a photo either, and the answer says where videos go: the jobs API.
+  const mp4Header = Buffer.concat([latin1('\0\0\0\x18ftypisom\0\0\x02\0isomiso2'), Buffer.alloc(40)]);
+  await upload('not-raster/mp4', { bytes: mp4Header }, fail('E_VIDEO_NEEDS_JOB'));
   // The name and declared type do not matter, only the content.
   await upload('disguised/svg-as-png', { bytes: text(SVG), filename: 'photo.png', type: 'image/png' }, fail('E_UNSUPPORTED_FORMAT'));
   await upload(

@@ -4,14 +4,15 @@
  * it is given: the real one, or a fake whose runs finish when the test says so (ordering, cancelling
  * and timeouts are then exact, not a matter of how fast the machine is).
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CartoonEngine } from '../../src/core/engine-port.js';
 import { PortoonError } from '../../src/core/errors.js';
 import { parseCartoonizeRequest, type CartoonizeParams, type CartoonizeRequest } from '../../src/core/request.js';
 import { isFinished, type JobQueue, type JobState, type JobStatus } from '../../src/queue/job-queue.js';
-import { portrait } from '../helpers/env.js';
+import { portrait, TEST_OUTPUT_DIR, video } from '../helpers/env.js';
 import { waitFor, within } from '../helpers/wait.js';
 
 export interface ConformanceOptions {
@@ -54,6 +55,16 @@ export const QUICK_STYLE = 'cel';
 export const MISSING_MODEL_STYLE = 'shinkai';
 
 const DEFAULTS: ConformanceOptions = { maxQueued: 8, timeoutMs: 120_000, ttlMs: 60_000 };
+
+let clips = 0;
+/** A copy of a short real clip (the queue takes the file it is given over). */
+function clipCopy(): string {
+  mkdirSync(CLIP_DIR, { recursive: true });
+  const path = join(CLIP_DIR, `clip-${process.pid}-${(clips += 1)}.mp4`);
+  copyFileSync(video('03-talking-head-woman.mp4'), path);
+  return path;
+}
+const CLIP_DIR = join(TEST_OUTPUT_DIR, 'queue-clips');
 
 /** The suite's small photo (512x512). */
 const small = (): Uint8Array => readFileSync(portrait('01-woman-mask-peace.jpg'));
@@ -132,9 +143,49 @@ export function describeQueueConformance(name: string, backend: QueueBackend, se
       expect(done.report).toMatchObject({ width: 512, height: 512, style: QUICK_STYLE, format: 'png' });
       const result = await queue.result(accepted.id);
       expect(result).toBeDefined();
-      const meta = await sharp(result!.image).metadata();
+      const meta = await sharp(result!.file).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['png', 512, 512]);
       expect(await queue.status(accepted.id)).toMatchObject({ id: accepted.id, state: 'completed' });
+    });
+
+    it('runs a video job by reference: the file is taken over, progress counts frames, the result is an MP4 file', async () => {
+      const queue = await create();
+      const upload = clipCopy();
+      const accepted = await queue.enqueue({ kind: 'video', file: upload, params: { duration: 0.5 } }, quick({ maxSide: 96 }));
+      // The queue moved the upload into its own store: the caller's file is gone at once.
+      expect(existsSync(upload)).toBe(false);
+      expect(accepted.kind).toBe('video');
+      const done = await finished(queue, accepted.id);
+      expect(done.state).toBe('completed');
+      expect(done.frames!.done).toBeGreaterThan(0);
+      expect(done.frames!.done).toBe(done.frames!.total);
+      expect(done.video).toMatchObject({ kind: 'video', style: QUICK_STYLE, format: 'mp4' });
+      expect(done.report).toBeUndefined();
+      const result = await queue.result(accepted.id);
+      expect(result).toMatchObject({ mediaType: 'video/mp4' });
+      expect(result!.size).toBe(statSync(result!.file).size);
+      expect(readFileSync(result!.file).subarray(4, 8).toString('latin1')).toBe('ftyp');
+      await queue.remove(accepted.id);
+      expect(existsSync(result!.file)).toBe(false);
+    });
+
+    it('removes a refused video at once: the caller handed it over', async () => {
+      const queue = await create();
+      const upload = clipCopy();
+      const refused = await rejection(queue.enqueue({ kind: 'video', file: upload, params: {} }, request({ style: 'no-such-style' })));
+      expect(refused.code).toBe('E_UNKNOWN_STYLE');
+      expect(existsSync(upload)).toBe(false);
+    });
+
+    it("removes a finished image job's result file when the job is removed", async () => {
+      const queue = await create();
+      const { id } = await queue.enqueue(small(), quick({ maxSide: 64 }));
+      expect((await finished(queue, id)).state).toBe('completed');
+      const result = await queue.result(id);
+      expect(existsSync(result!.file)).toBe(true);
+      await queue.remove(id);
+      expect(existsSync(result!.file)).toBe(false);
+      expect(await queue.result(id)).toBeUndefined();
     });
 
     it('reports progress while a job runs, stage by stage, never backwards', async () => {

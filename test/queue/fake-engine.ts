@@ -6,12 +6,15 @@
  * queue asked of it (which runs, in which order, how many at once, which were aborted) so tests can
  * check what a queue does to its engine, not only what it reports.
  */
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import type { CancelSignal, CartoonEngine, RunOptions } from '../../src/core/engine-port.js';
+import type { CancelSignal, CartoonEngine, FileRef, RunOptions, VideoRunOptions } from '../../src/core/engine-port.js';
 import { PortoonError } from '../../src/core/errors.js';
-import type { CartoonizeOutput, StageProgress } from '../../src/core/report.js';
+import type { CartoonizeOutput, CartoonizeReport, StageProgress } from '../../src/core/report.js';
 import type { CartoonizeRequest } from '../../src/core/request.js';
+import type { VideoInfo, VideoParams, VideoReport } from '../../src/core/video/types.js';
 import { probeImage } from '../../src/node/codec.js';
+import { probeVideo } from '../../src/node/video/probe.js';
 
 export interface FakeEngineOptions {
   /** Runs at the same time. Default 1. */
@@ -95,27 +98,69 @@ export class FakeEngine implements CartoonEngine {
     await probeImage(input);
   }
 
+  async runFile(input: FileRef, output: FileRef, request: CartoonizeRequest, options: RunOptions = {}): Promise<CartoonizeReport> {
+    const { image, report } = await this.run(await readFile(input.path), request, options);
+    await writeFile(output.path, image);
+    return report;
+  }
+
+  async probeVideo(input: FileRef): Promise<VideoInfo> {
+    return probeVideo(input.path);
+  }
+
+  /**
+   * A video run that copies the clip as its "result", reporting one progress message per frame of
+   * the probe; held styles wait like image runs do.
+   */
+  async runVideo(
+    input: FileRef,
+    output: FileRef,
+    request: CartoonizeRequest,
+    params: VideoParams,
+    options: VideoRunOptions = {},
+  ): Promise<VideoReport> {
+    return this.#track(request, options.signal, async () => {
+      const info = await probeVideo(input.path);
+      const hold = this.#holds.get(request.style);
+      options.onProgress?.({ framesDone: 1, framesTotal: info.frames, fps: 10 });
+      if (hold) await (hold.stopsOnAbort ? untilReleasedOrAborted(hold.released, options.signal) : hold.released);
+      options.signal?.throwIfAborted();
+      options.onProgress?.({ framesDone: info.frames, framesTotal: info.frames, fps: 10 });
+      await copyFile(input.path, output.path);
+      return fakeVideoReport(info, request, params);
+    });
+  }
+
   async run(input: Uint8Array, request: CartoonizeRequest, options: RunOptions = {}): Promise<CartoonizeOutput> {
+    const { onProgress } = options;
+    return this.#track(request, options.signal, async () => {
+      const probe = await probeImage(input);
+      const hold = this.#holds.get(request.style);
+      if (hold) {
+        for (const progress of HELD_PROGRESS) onProgress?.(progress);
+        await (hold.stopsOnAbort ? untilReleasedOrAborted(hold.released, options.signal) : hold.released);
+      }
+      options.signal?.throwIfAborted();
+      for (const progress of FINAL_PROGRESS) onProgress?.(progress);
+      return render(probe, request);
+    });
+  }
+
+  /** Records a run (concurrency, final state, the abort reason) around `work`. */
+  async #track<T>(request: CartoonizeRequest, signal: CancelSignal | undefined, work: () => Promise<T>): Promise<T> {
     this.check(request);
     const record: RunRecord = { style: request.style, state: 'running' };
     this.runs.push(record);
     this.#active += 1;
     this.maxConcurrent = Math.max(this.maxConcurrent, this.#active);
-    const { signal, onProgress } = options;
     const onAbort = (): void => {
       record.abortedWith = signal?.reason;
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // A run handed a file reads it first: the queue may have aborted it already by the time it starts.
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const probe = await probeImage(input);
-      const hold = this.#holds.get(request.style);
-      if (hold) {
-        for (const progress of HELD_PROGRESS) onProgress?.(progress);
-        await (hold.stopsOnAbort ? untilReleasedOrAborted(hold.released, signal) : hold.released);
-      }
-      signal?.throwIfAborted();
-      for (const progress of FINAL_PROGRESS) onProgress?.(progress);
-      const output = await render(probe, request);
+      const output = await work();
       record.state = 'completed';
       return output;
     } catch (error) {
@@ -167,5 +212,26 @@ async function render(
       models: [],
       inference: {},
     },
+  };
+}
+
+function fakeVideoReport(info: VideoInfo, request: CartoonizeRequest, params: VideoParams): VideoReport {
+  return {
+    kind: 'video',
+    width: info.width,
+    height: info.height,
+    format: params.format ?? 'mp4',
+    style: request.style,
+    frames: info.frames,
+    fps: info.fps,
+    duration: info.duration,
+    audio: info.audio ? 'copied' : 'none',
+    temporal: params.temporal !== false,
+    sceneCuts: 0,
+    tracks: [],
+    maxFacesPerFrame: 0,
+    timings: { decode: 1, faces: 1, stylize: 1, temporal: 1, encode: 1, total: 5 },
+    inference: {},
+    models: [],
   };
 }

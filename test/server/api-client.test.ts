@@ -37,14 +37,16 @@ interface OpenApiDocument {
   components: Record<string, unknown>;
 }
 
-/** The form fields of an upload, as the generated types have them (the photo as a Blob). */
+/** The form fields of the uploads, as the generated types have them (the files as Blobs; the job API's photo or video is optional). */
 type CartoonForm = NonNullable<paths['/api/v1/cartoon']['post']['requestBody']>['content']['multipart/form-data'];
+type JobForm = NonNullable<paths['/api/v1/jobs']['post']['requestBody']>['content']['multipart/form-data'];
 
 /** openapi-fetch sends JSON by default; uploads are multipart, with the text fields before the file. */
-function formData(body: CartoonForm): FormData {
+function formData(body: CartoonForm | JobForm): FormData {
   const form = new FormData();
-  for (const [name, value] of Object.entries(body)) if (name !== 'image' && value !== undefined) form.append(name, String(value));
-  form.append('image', body.image, 'me.jpg');
+  const fields = Object.entries(body).filter(([, value]) => value !== undefined);
+  for (const [name, value] of fields) if (!(value instanceof Blob)) form.append(name, String(value));
+  for (const [name, value] of fields) if (value instanceof Blob) form.append(name, value, name === 'video' ? 'clip.mp4' : 'me.jpg');
   return form;
 }
 

@@ -12,7 +12,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ERROR_TABLE } from '../../src/core/errors.js';
 import { resolveServerConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
-import { describeWithModels, portrait, TEST_MODELS_DIR } from '../helpers/env.js';
+import { describeWithModels, portrait, TEST_MODELS_DIR, video } from '../helpers/env.js';
 import {
   buildHostileCorpus,
   H,
@@ -81,6 +81,75 @@ async function documentedStatuses(service: Service): Promise<Array<{ method: str
   );
 }
 
+/** Bytes from text, one byte per character. */
+const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+/** Numbers that look random, the same on every run. */
+function noise(length: number): Buffer {
+  return Buffer.from(Array.from({ length }, (_, i) => (i * 2654435761) >>> 24));
+}
+
+/**
+ * Hostile and odd uploads in the job API's field "video": container heads over junk, truncated and
+ * still files, things that are not videos, and a real clip with bad video options. Each maps to the
+ * answer it must get; none may become a job. A container that ffprobe cannot read is damaged (422);
+ * one it reads without finding a picture stream in it (or a GIF without a second frame) is not a
+ * video (415).
+ */
+async function hostileVideoUploads(
+  stillGif: Buffer,
+): Promise<Array<{ name: string; bytes: Buffer; fields?: Record<string, string>; code: keyof typeof ERROR_TABLE }>> {
+  const clip = readFileSync(video('03-talking-head-woman.mp4'));
+  const netscapeLoop = Buffer.concat([latin1('GIF89a'), Buffer.from([4, 0, 4, 0, 0, 0, 0]), latin1('!\xff\x0bNETSCAPE2.0\x03\x01\0\0\0')]);
+  return [
+    { name: 'empty', bytes: Buffer.alloc(0), code: 'E_EMPTY_INPUT' },
+    { name: 'mp4/ftyp-box-only', bytes: latin1('\0\0\0\x0cftypisom'), code: 'E_DECODE_FAILED' },
+    {
+      name: 'mp4/ftyp-then-zeros',
+      bytes: Buffer.concat([latin1('\0\0\0\x18ftypisom\0\0\x02\0isomiso2'), Buffer.alloc(4096)]),
+      code: 'E_DECODE_FAILED',
+    },
+    { name: 'mp4/ftyp-then-noise', bytes: Buffer.concat([clip.subarray(0, 32), noise(8192)]), code: 'E_DECODE_FAILED' },
+    { name: 'mp4/cut-to-a-tenth', bytes: clip.subarray(0, Math.floor(clip.length / 10)), code: 'E_DECODE_FAILED' },
+    { name: 'mov/moov-atom-then-noise', bytes: Buffer.concat([latin1('\0\0\x10\0moov'), noise(4096)]), code: 'E_UNSUPPORTED_FORMAT' },
+    {
+      name: 'matroska/ebml-then-noise',
+      bytes: Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), noise(4096)]),
+      code: 'E_DECODE_FAILED',
+    },
+    { name: 'avi/riff-then-noise', bytes: Buffer.concat([latin1('RIFF\0\x10\0\0AVI LIST'), noise(4096)]), code: 'E_UNSUPPORTED_FORMAT' },
+    { name: 'gif/animated-head-cut-off', bytes: netscapeLoop, code: 'E_UNSUPPORTED_FORMAT' },
+    { name: 'gif/one-frame', bytes: stillGif, code: 'E_UNSUPPORTED_FORMAT' },
+    {
+      name: 'heic-brand',
+      bytes: Buffer.concat([latin1('\0\0\0\x18ftypheic\0\0\0\0mif1heic'), Buffer.alloc(64)]),
+      code: 'E_UNSUPPORTED_FORMAT',
+    },
+    {
+      name: 'm4a-audio-brand',
+      bytes: Buffer.concat([latin1('\0\0\0\x18ftypM4A \0\0\0\0M4A mp42'), Buffer.alloc(4096)]),
+      code: 'E_UNSUPPORTED_FORMAT',
+    },
+    { name: 'jpeg-photo', bytes: PHOTO, code: 'E_UNSUPPORTED_FORMAT' },
+    { name: 'svg', bytes: latin1('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'), code: 'E_UNSUPPORTED_FORMAT' },
+    { name: 'riff-wave', bytes: Buffer.concat([latin1('RIFF\x24\0\0\0WAVEfmt '), Buffer.alloc(64)]), code: 'E_UNSUPPORTED_FORMAT' },
+    ...[
+      { fps: '0' },
+      { fps: '1000' },
+      { crf: '52' },
+      { crf: '1.5' },
+      { start: '-1' },
+      { duration: '0' },
+      { videoFormat: 'avi' },
+      { audio: 'maybe' },
+      { temporal: '2' },
+      { format: 'png' },
+      { quality: '80' },
+      { preview: 'true' },
+    ].map((fields) => ({ name: `options/${Object.entries(fields).flat().join('=')}`, bytes: clip, fields, code: 'E_BAD_OPTION' as const })),
+  ];
+}
+
 describeWithModels(MODELS)('hostile inputs', () => {
   let service: Service;
   let corpus: HostileCase[] = [];
@@ -147,6 +216,26 @@ describeWithModels(MODELS)('hostile inputs', () => {
     });
     expect(undocumented).toEqual([]);
     expect(await service.queue.counts()).toMatchObject({ queued: 0, running: 0 });
+  });
+
+  it('videos in the job API: hostile containers and bad video options get their documented answer, never a 500, never a job', async () => {
+    const stillGif = await sharp(PHOTO).resize(W, H).gif().toBuffer();
+    const cases = await hostileVideoUploads(stillGif);
+    const before = await service.queue.counts();
+    const expected: Record<string, unknown> = {};
+    const actual: Record<string, unknown> = {};
+    for (const { name, bytes, fields = {}, code } of cases) {
+      const body = await multipart({ style: 'cel', maxSide: String(MAX_SIDE), ...fields }, { bytes, field: 'video', filename: 'clip.mp4' });
+      const response = await service.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: body.headers, payload: body.payload });
+      expected[name] = { code };
+      actual[name] = await outcome(response);
+    }
+    expect(actual).toEqual(expected);
+    const listed = (await documentedStatuses(service)).find((op) => op.method === 'POST' && op.path.test('/api/v1/jobs'));
+    const undocumented = [...new Set(cases.map(({ code }) => ERROR_TABLE[code].status))].filter((status) => !listed?.statuses.has(status));
+    expect(undocumented).toEqual([]);
+    // Nothing was queued: every refusal came before a job existed.
+    expect(await service.queue.counts()).toEqual(before);
   });
 
   it('on a real socket: broken framing, bad HTTP and oversize bodies get the API error shape; the service keeps serving', async () => {

@@ -9,13 +9,18 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveServerConfig } from '../../src/server/config.js';
 import { createService, type Service } from '../../src/server/service.js';
-import { cartoonFormSchema } from '../../src/server/upload.js';
+import { cartoonFormSchema, jobFormSchema } from '../../src/server/upload.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR } from '../helpers/env.js';
 import { multipart } from '../helpers/multipart.js';
 
 const MODELS = ['retinaface-mnet025', 'yunet-face'];
 const PHOTO = readFileSync(portrait('01-woman-mask-peace.jpg'));
 const UPLOAD_ROUTES = ['/api/v1/cartoon', '/api/v1/jobs'];
+/** Each upload route's form: the synchronous route takes a photo; the job API a photo or a video, with the video options. */
+const UPLOAD_FORMS = [
+  { path: '/api/v1/cartoon', form: cartoonFormSchema, required: ['image', 'style'] },
+  { path: '/api/v1/jobs', form: jobFormSchema, required: ['style'] },
+];
 
 interface JsonSchema {
   type?: string;
@@ -51,34 +56,54 @@ describeWithModels(MODELS)('the OpenAPI document and the upload form', () => {
     await service?.close();
   });
 
-  it.each(UPLOAD_ROUTES)('POST %s: the multipart body lists exactly the fields of the core form schema, with their limits', (path) => {
-    const body = doc.paths[path]?.post?.requestBody?.content['multipart/form-data']?.schema;
-    expect(body).toBeDefined();
-    const properties = body!.properties ?? {};
-    expect(Object.keys(properties)).toEqual(Object.keys(cartoonFormSchema.shape));
-    // What only the library and the service set is not the client's to send.
-    expect(Object.keys(properties).filter((name) => ['minFaceSize', 'maxFaces', 'maxTile'].includes(name))).toEqual([]);
-    expect(body).toMatchObject({
-      type: 'object',
-      required: ['image', 'style'],
-      additionalProperties: false,
-      properties: {
-        image: { type: 'string', format: 'binary' },
-        style: { type: 'string', minLength: 1, maxLength: 64 },
-        strength: { type: 'number', minimum: 0, maximum: 1 },
-        mix: { type: 'string', minLength: 1, maxLength: 64 },
-        mixWeight: { type: 'number', minimum: 0, maximum: 1 },
-        maxSide: { type: 'integer', minimum: 16, maximum: 100_000 },
-        background: { type: 'string', enum: ['stylize', 'keep', 'blur'] },
-        detector: { type: 'string', enum: ['both', 'retinaface', 'yunet'] },
-        format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'jpg'] },
-        quality: { type: 'integer', minimum: 1, maximum: 100 },
-        preview: { type: 'boolean' },
-      },
+  it.each(UPLOAD_FORMS)(
+    'POST $path: the multipart body lists exactly the fields of the core form schema, with their limits',
+    ({ path, form, required }) => {
+      const body = doc.paths[path]?.post?.requestBody?.content['multipart/form-data']?.schema;
+      expect(body).toBeDefined();
+      const properties = body!.properties ?? {};
+      expect(Object.keys(properties)).toEqual(Object.keys(form.shape));
+      // What only the library and the service set is not the client's to send.
+      expect(Object.keys(properties).filter((name) => ['minFaceSize', 'maxFaces', 'maxTile'].includes(name))).toEqual([]);
+      expect(body).toMatchObject({
+        type: 'object',
+        required,
+        additionalProperties: false,
+        properties: {
+          image: { type: 'string', format: 'binary' },
+          style: { type: 'string', minLength: 1, maxLength: 64 },
+          strength: { type: 'number', minimum: 0, maximum: 1 },
+          mix: { type: 'string', minLength: 1, maxLength: 64 },
+          mixWeight: { type: 'number', minimum: 0, maximum: 1 },
+          maxSide: { type: 'integer', minimum: 16, maximum: 100_000 },
+          background: { type: 'string', enum: ['stylize', 'keep', 'blur'] },
+          detector: { type: 'string', enum: ['both', 'retinaface', 'yunet'] },
+          format: { type: 'string', enum: ['png', 'jpeg', 'webp', 'jpg'] },
+          quality: { type: 'integer', minimum: 1, maximum: 100 },
+          preview: { type: 'boolean' },
+        },
+      });
+      // Every field is explained to the reader of /docs.
+      const undescribed = Object.entries(properties).filter(
+        ([, field]) => typeof field.description !== 'string' || field.description === '',
+      );
+      expect(undescribed.map(([name]) => name)).toEqual([]);
+    },
+  );
+
+  it('POST /api/v1/jobs: the form also takes a video, in the field "video", and the video options with their limits', () => {
+    const body = doc.paths['/api/v1/jobs']?.post?.requestBody?.content['multipart/form-data']?.schema;
+    expect(body?.properties).toMatchObject({
+      video: { type: 'string', format: 'binary' },
+      fps: { type: 'number', minimum: 0.1, maximum: 120 },
+      start: { type: 'number', minimum: 0 },
+      duration: { type: 'number', minimum: 0.01 },
+      crf: { type: 'integer', minimum: 0, maximum: 51 },
+      audio: { type: 'boolean' },
+      videoFormat: { type: 'string', enum: ['mp4', 'webm', 'gif'] },
+      temporal: { type: 'boolean' },
+      measureFlicker: { type: 'boolean' },
     });
-    // Every field is explained to the reader of /docs.
-    const undescribed = Object.entries(properties).filter(([, field]) => typeof field.description !== 'string' || field.description === '');
-    expect(undescribed.map(([name]) => name)).toEqual([]);
   });
 
   it('keeps the names of the shared schemas, and /docs reads the same document', async () => {

@@ -6,12 +6,15 @@
 import type { PublicJobStatus } from '../../src/core/job.js';
 import type { CartoonizeParams } from '../../src/core/request.js';
 import type { StyleInfo } from '../../src/core/style-info.js';
+import type { VideoFields } from '../../src/core/video/params.js';
 import { sleep } from './sleep.js';
 
 /** The body of GET /api/v1/info (the fields the page uses). */
 export interface ServiceInfo {
   version: string;
   maxUploadBytes: number;
+  /** Largest video upload (absent from servers older than video support). */
+  maxVideoUploadBytes?: number;
   maxInputPixels: number;
   acceptedTypes: string[];
   authRequired: boolean;
@@ -23,9 +26,17 @@ export type CartoonOptions = Pick<
   'style' | 'strength' | 'mix' | 'mixWeight' | 'background' | 'format' | 'preview' | 'detector'
 >;
 
+/** The settings of a video job: the style's settings (no photo format or preview), the size and the video options. */
+export type VideoOptions = Omit<CartoonOptions, 'format' | 'preview'> &
+  Pick<CartoonizeParams, 'maxSide'> &
+  Pick<VideoFields, 'audio' | 'start' | 'duration'>;
+
+/** A finished render as the server sent it: an image, or the video of a video job. */
 export interface ImageResult {
   blob: Blob;
   type: string;
+  /** The name the server gives the file (Content-Disposition), when it gives one. */
+  fileName?: string;
 }
 
 /** Codes the client invents itself (the server's own codes all start with E_ too). */
@@ -58,6 +69,9 @@ export interface ApiClientOptions {
 }
 
 const NETWORK_MESSAGE = 'Could not reach the Portoon server. Check your connection and try again.';
+
+/** 503 answers that waiting does not cure: a model or ffmpeg that is not installed. */
+const NOT_TRANSIENT = new Set(['E_MODEL_MISSING', 'E_FFMPEG_MISSING']);
 
 export class ApiClient {
   private readonly busyRetries: number;
@@ -104,6 +118,21 @@ export class ApiClient {
     );
   }
 
+  /** Starts a video job (the file goes in the field "video"); answers like createJob. */
+  createVideoJob(
+    video: Blob,
+    fileName: string,
+    options: VideoOptions,
+    signal?: AbortSignal,
+    onBusy?: BusyListener,
+  ): Promise<PublicJobStatus> {
+    return this.json<PublicJobStatus>(
+      '/api/v1/jobs',
+      () => ({ method: 'POST', body: toVideoFormData(video, fileName, options), signal: signal ?? null }),
+      onBusy,
+    );
+  }
+
   job(id: string, signal?: AbortSignal): Promise<PublicJobStatus> {
     return this.json<PublicJobStatus>(`/api/v1/jobs/${encodeURIComponent(id)}`, () => ({ signal: signal ?? null }));
   }
@@ -138,9 +167,8 @@ export class ApiClient {
       }
       if (response.ok) return response;
       const error = await toApiError(response);
-      const busy = response.status === 503 || response.status === 429;
-      // E_MODEL_MISSING is a 503 too, but waiting does not install a model.
-      if (!busy || error.code === 'E_MODEL_MISSING' || attempt >= this.busyRetries) throw error;
+      const busy = (response.status === 503 || response.status === 429) && !NOT_TRANSIENT.has(error.code);
+      if (!busy || attempt >= this.busyRetries) throw error;
       const waitMs = Math.min((error.retryAfter ?? Math.min(2 ** attempt, 8)) * 1000, this.maxRetryWaitMs);
       onBusy?.(Math.ceil(waitMs / 1000), error);
       await sleep(waitMs, request.signal ?? undefined);
@@ -149,16 +177,15 @@ export class ApiClient {
 
   private headers(extra: HeadersInit | undefined): Headers {
     const headers = new Headers(extra);
-    headers.set('Accept', 'application/json, image/*');
+    headers.set('Accept', 'application/json, image/*, video/*');
     const key = this.options.apiKey();
     if (key) headers.set('Authorization', `Bearer ${key}`);
     return headers;
   }
 }
 
-/** Text fields go before the file, so the server knows the options before it streams the upload. */
-function toFormData(image: Blob, fileName: string, options: CartoonOptions): FormData {
-  const form = new FormData();
+/** The settings photos and videos share, in the order the form sends them. */
+function appendStyleFields(form: FormData, options: Omit<CartoonOptions, 'format' | 'preview'>): void {
   form.append('style', options.style);
   if (options.strength !== undefined) form.append('strength', String(options.strength));
   if (options.mix) {
@@ -167,15 +194,53 @@ function toFormData(image: Blob, fileName: string, options: CartoonOptions): For
   }
   if (options.background) form.append('background', options.background);
   if (options.detector) form.append('detector', options.detector);
+}
+
+/** Text fields go before the file, so the server knows the options before it streams the upload. */
+function toFormData(image: Blob, fileName: string, options: CartoonOptions): FormData {
+  const form = new FormData();
+  appendStyleFields(form, options);
   if (options.format) form.append('format', options.format);
   if (options.preview) form.append('preview', 'true');
   form.append('image', image, fileName);
   return form;
 }
 
+/** As for a photo, text fields first: the server writes the video to disk as it arrives. */
+function toVideoFormData(video: Blob, fileName: string, options: VideoOptions): FormData {
+  const form = new FormData();
+  appendStyleFields(form, options);
+  if (options.maxSide !== undefined) form.append('maxSide', String(options.maxSide));
+  if (options.audio !== undefined) form.append('audio', String(options.audio));
+  if (options.start !== undefined) form.append('start', String(options.start));
+  if (options.duration !== undefined) form.append('duration', String(options.duration));
+  form.append('video', video, fileName);
+  return form;
+}
+
 async function imageResult(response: Response): Promise<ImageResult> {
   const blob = await response.blob();
-  return { blob, type: response.headers.get('Content-Type')?.split(';')[0]?.trim() || blob.type };
+  const result: ImageResult = { blob, type: response.headers.get('Content-Type')?.split(';')[0]?.trim() || blob.type };
+  const fileName = fileNameFromDisposition(response.headers.get('Content-Disposition'));
+  if (fileName) result.fileName = fileName;
+  return result;
+}
+
+/** The file name in a Content-Disposition header (`filename*=UTF-8''…` preferred, then `filename="…"`). */
+function fileNameFromDisposition(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header)?.[1];
+  if (extended) {
+    try {
+      return decodeURIComponent(extended.trim());
+    } catch {
+      // Badly encoded: fall back to the plain parameter.
+    }
+  }
+  const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+  const name = plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2];
+  // Only a name, never a path.
+  return name ? name.split(/[\\/]/).pop() || undefined : undefined;
 }
 
 async function toApiError(response: Response): Promise<ApiError> {

@@ -1,11 +1,11 @@
 /**
- * The render settings: strength, the optional second style and its weight, background and format.
- * Reads them into API options and keeps the readouts and dependent controls in step.
+ * The render settings: strength, the optional second style and its weight, background and (for a
+ * photo) format. Reads them into API options and keeps the readouts and dependent controls in step.
  */
 import type { OutputFormat } from '../../src/core/formats.js';
 import type { BackgroundMode } from '../../src/core/request.js';
 import type { StyleInfo } from '../../src/core/style-info.js';
-import type { CartoonOptions } from './api.js';
+import type { CartoonOptions, VideoOptions } from './api.js';
 import { h } from './dom.js';
 
 export interface ControlElements {
@@ -53,8 +53,14 @@ export class Controls {
     if (!this.strengthTouched && preferred !== undefined) this.el.strength.value = String(preferred);
   }
 
+  /** A photo's options: the style's settings and the file format. */
   options(style: string): CartoonOptions {
-    const options: CartoonOptions = { style, strength: Number(this.el.strength.value), format: this.el.format.value as OutputFormat };
+    return { ...this.styleOptions(style), format: this.el.format.value as OutputFormat };
+  }
+
+  /** The settings photos and videos share (a video has no file format: its container is MP4). */
+  styleOptions(style: string): VideoOptions {
+    const options: VideoOptions = { style, strength: Number(this.el.strength.value) };
     if (this.el.mixStyle.value) {
       options.mix = this.el.mixStyle.value;
       options.mixWeight = Number(this.el.mixWeight.value);
@@ -64,7 +70,7 @@ export class Controls {
   }
 
   /** What a render with these options is called: the style's label, and the second style's when mixed. */
-  describe(options: CartoonOptions): string {
+  describe(options: Pick<CartoonOptions, 'style' | 'mix' | 'mixWeight'>): string {
     const label = (id: string): string => this.styles.find((s) => s.id === id)?.label ?? id;
     if (!options.mix) return label(options.style);
     return `${label(options.style)} + ${Math.round((options.mixWeight ?? 0.5) * 100)}% ${label(options.mix)}`;

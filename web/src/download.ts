@@ -1,8 +1,16 @@
-/** Names the downloaded result after the photo and the style: "photo.jpg" + anime → "photo-anime.png". */
+/**
+ * Names the downloaded result after the photo or video and the style: "photo.jpg" + anime →
+ * "photo-anime.png", "clip.mov" + cel → "clip-cel.mp4".
+ */
 import { extensionOf, mimeTypeOf, OUTPUT_FORMATS } from '../../src/core/formats.js';
+
+/** The containers a video job can make (see VIDEO_FORMATS), by the type the server sends them with. */
+const VIDEO_EXTENSIONS: Readonly<Record<string, string>> = { 'video/mp4': 'mp4', 'video/webm': 'webm', 'image/gif': 'gif' };
 
 /** The file extension for a result's MIME type (`image/jpeg` → `jpg`); PNG when the type is not an output format. */
 function extensionForMime(mimeType: string): string {
+  const video = VIDEO_EXTENSIONS[mimeType];
+  if (video) return video;
   const format = OUTPUT_FORMATS.find((f) => mimeTypeOf(f) === mimeType);
   return format ? extensionOf(format) : 'png';
 }

@@ -1,10 +1,10 @@
 /**
- * Runs one full-size render through the async job API: submit, poll the job's per-stage progress,
- * then fetch the result. Aborting the signal cancels the job on the server too, so a cancelled render
- * stops using a worker.
+ * Runs one full-size render through the async job API: submit (a photo or a video), poll the job's
+ * progress (per stage, or in frames), then fetch the result. Aborting the signal cancels the job on
+ * the server too, so a cancelled render stops using a worker.
  */
 import type { PublicJobStatus } from '../../src/core/job.js';
-import { ApiError, type ApiClient, type BusyListener, type CartoonOptions, type ImageResult } from './api.js';
+import { ApiError, type ApiClient, type BusyListener, type ImageResult } from './api.js';
 import { sleep } from './sleep.js';
 
 export interface JobListeners {
@@ -19,15 +19,11 @@ export interface JobOutcome {
   status: PublicJobStatus;
 }
 
-export async function runJob(
-  api: ApiClient,
-  image: Blob,
-  fileName: string,
-  options: CartoonOptions,
-  listeners: JobListeners,
-  signal: AbortSignal,
-): Promise<JobOutcome> {
-  const job = await api.createJob(image, fileName, options, signal, listeners.onBusy);
+/** Sends the upload and answers with the new job (ApiClient.createJob or createVideoJob). */
+export type SubmitJob = (signal: AbortSignal, onBusy: BusyListener) => Promise<PublicJobStatus>;
+
+export async function runJob(api: ApiClient, submit: SubmitJob, listeners: JobListeners, signal: AbortSignal): Promise<JobOutcome> {
+  const job = await submit(signal, listeners.onBusy);
   const cancel = (): void => void api.cancelJob(job.id).catch(() => undefined);
   signal.addEventListener('abort', cancel, { once: true });
   try {

@@ -1,19 +1,20 @@
 /**
- * Wires the page together: loads the service's limits and styles, takes a photo, previews styles on
- * it, runs the full render as a job and shows the result. Each piece lives in its own module; this
- * file only holds the page's state and the order things happen in.
+ * Wires the page together: loads the service's limits and styles, takes a photo or a video, previews
+ * styles on it (on a frame of a video), runs the full render as a job and shows the result. Each
+ * piece lives in its own module; this file only holds the page's state and the order things happen in.
  */
 import type { StyleInfo } from '../../src/core/style-info.js';
-import { ApiClient, ApiError, type ServiceInfo } from './api.js';
+import { ApiClient, ApiError, type ServiceInfo, type VideoOptions } from './api.js';
 import { loadApiKey } from './api-key.js';
 import { AuthPanel } from './auth-panel.js';
 import { CompareView } from './compare.js';
 import { Controls } from './controls.js';
-import { byId } from './dom.js';
+import { byId, h } from './dom.js';
 import { resultFileName, setDownload } from './download.js';
+import { grabFrame } from './frame-grab.js';
 import { Gallery } from './gallery.js';
 import { imageSize } from './image-size.js';
-import { runJob } from './job-runner.js';
+import { runJob, type JobListeners } from './job-runner.js';
 import { Messages } from './messages.js';
 import { PreviewQueue } from './preview-queue.js';
 import { ProgressView } from './progress.js';
@@ -24,18 +25,40 @@ import {
   acceptAttribute,
   checkContents,
   checkFile,
+  checkVideoContents,
+  checkVideoFile,
   DEFAULT_ACCEPTED_TYPES,
   DEFAULT_MAX_UPLOAD_BYTES,
+  DEFAULT_MAX_VIDEO_UPLOAD_BYTES,
   describeTypes,
   formatBytes,
 } from './validate-file.js';
+import { VideoControls, type VideoFieldValues } from './video-controls.js';
+import { videoFacts, videoSummary } from './video-report.js';
+import { isVideoFile, VIDEO_ACCEPT, VIDEO_TYPE_LABELS } from './video-types.js';
+import { VideoView, type VideoMeta } from './video-view.js';
 
 interface Photo {
+  kind: 'photo';
   file: File;
   /** Object URL of the file, or null when the browser cannot display its format. */
   url: string | null;
   size: { width: number; height: number } | null;
 }
+
+interface Clip {
+  kind: 'video';
+  file: File;
+  /** Object URL of the file (revoked when another file is chosen). */
+  url: string;
+  /** Size and length, once the browser has read them; null when it cannot play the format. */
+  meta: VideoMeta | null;
+  /** A still of the video for the style previews, when the browser could take one. */
+  preview: PreviewSource | null;
+}
+
+/** What the user chose: a photo or a video. */
+type Media = Photo | Clip;
 
 const PREFERRED_STYLE = 'anime';
 
@@ -61,6 +84,7 @@ const progress = new ProgressView(
   byId('progress-percent'),
   byId('progress-bar'),
   byId('progress-fill'),
+  byId('progress-announce'),
 );
 const controls = new Controls({
   strength: byId<HTMLInputElement>('strength'),
@@ -70,6 +94,20 @@ const controls = new Controls({
   mixWeightValue: byId<HTMLOutputElement>('mix-weight-value'),
   background: byId<HTMLSelectElement>('background'),
   format: byId<HTMLSelectElement>('format'),
+});
+const videoControls = new VideoControls({
+  audio: byId<HTMLInputElement>('video-audio'),
+  maxSide: byId<HTMLSelectElement>('video-max-side'),
+  start: byId<HTMLInputElement>('video-start'),
+  duration: byId<HTMLInputElement>('video-duration'),
+});
+const videoView = new VideoView({
+  root: byId('video-view'),
+  before: byId<HTMLVideoElement>('before-video'),
+  after: byId<HTMLVideoElement>('after-video'),
+  afterCell: byId('after-video-cell'),
+  afterTag: byId('after-video-tag'),
+  missing: byId('video-missing'),
 });
 const gallery = new Gallery(byId('gallery'), (style) => {
   controls.mainStyleChanged(style);
@@ -84,9 +122,15 @@ const runButton = byId<HTMLButtonElement>('run-button');
 const cancelButton = byId<HTMLButtonElement>('cancel-button');
 const resultBox = byId('result');
 const download = byId<HTMLAnchorElement>('download');
+const videoFactsList = byId('video-facts');
 
-let limits = { acceptedTypes: DEFAULT_ACCEPTED_TYPES, maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES, maxInputPixels: 0 };
-let photo: Photo | null = null;
+let limits = {
+  acceptedTypes: DEFAULT_ACCEPTED_TYPES,
+  maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES,
+  maxVideoUploadBytes: DEFAULT_MAX_VIDEO_UPLOAD_BYTES,
+  maxInputPixels: 0,
+};
+let media: Media | null = null;
 let render: AbortController | null = null;
 let resultUrl: string | null = null;
 
@@ -108,14 +152,38 @@ function showError(error: unknown): void {
 }
 
 function applyInfo(info: ServiceInfo): void {
+  const videoLimit = info.maxVideoUploadBytes ?? 0;
   limits = {
     acceptedTypes: info.acceptedTypes.length > 0 ? info.acceptedTypes : DEFAULT_ACCEPTED_TYPES,
     maxUploadBytes: info.maxUploadBytes > 0 ? info.maxUploadBytes : DEFAULT_MAX_UPLOAD_BYTES,
+    maxVideoUploadBytes: videoLimit > 0 ? videoLimit : DEFAULT_MAX_VIDEO_UPLOAD_BYTES,
     maxInputPixels: info.maxInputPixels,
   };
   byId('upload-hint').textContent = `${describeTypes(limits.acceptedTypes)}, up to ${formatBytes(limits.maxUploadBytes)}`;
-  fileInput.accept = acceptAttribute(limits.acceptedTypes);
+  byId('video-hint').textContent = `Videos: ${VIDEO_TYPE_LABELS}, up to ${formatBytes(limits.maxVideoUploadBytes)}`;
+  fileInput.accept = acceptList(limits.acceptedTypes);
   byId('version').textContent = info.version ? `v${info.version}` : '';
+}
+
+/** The file picker offers photos and videos. */
+function acceptList(photoTypes: readonly string[]): string {
+  return [acceptAttribute(photoTypes), ...VIDEO_ACCEPT].join(',');
+}
+
+/**
+ * Switches the page between a photo and a video: the viewer, the settings that only one of them has
+ * (a photo's file format, a video's sound and size) and the words that name what the user chose.
+ */
+function showKind(kind: Media['kind']): void {
+  for (const element of document.querySelectorAll<HTMLElement>('[data-only]')) element.hidden = element.dataset.only !== kind;
+  byId('controls').dataset.kind = kind;
+  byId('compare').hidden = kind !== 'photo';
+  byId('video-view').hidden = kind !== 'video';
+  byId('change-button').textContent = kind === 'video' ? 'Change video' : 'Change photo';
+  byId('ai-notice-text').textContent =
+    kind === 'video'
+      ? 'This video was made by an AI model from yours. Please say so when you share it.'
+      : 'This picture was made by an AI model from your photo. Please say so when you share it.';
 }
 
 function applyStyles(styles: StyleInfo[]): void {
@@ -125,7 +193,7 @@ function applyStyles(styles: StyleInfo[]): void {
     messages.error('No style is available on this server yet: its models are not installed.');
   }
   updateRunButton();
-  if (!photo) startSamplePreviews();
+  if (!media) startSamplePreviews();
 }
 
 /** Samples are the same for every photo: fetched once, then reused when the gallery goes back to them. */
@@ -142,6 +210,7 @@ function startSamplePreviews(): void {
   });
 }
 
+/** Previews of each style on the user's photo, or on a still of their video. */
 function startPhotoPreviews(source: PreviewSource): void {
   void previews.start('photo', gallery.previewOrder(), async (style, signal) => {
     const result = await api.cartoon(source.blob, source.fileName, { style, preview: true }, signal);
@@ -158,6 +227,11 @@ async function loadService(): Promise<void> {
   } catch (error) {
     showError(error);
   }
+}
+
+async function takeFile(file: File): Promise<void> {
+  if (isVideoFile(file)) return takeVideo(file);
+  return takePhoto(file);
 }
 
 async function takePhoto(file: File): Promise<void> {
@@ -181,11 +255,12 @@ async function takePhoto(file: File): Promise<void> {
   render?.abort();
   previews.stop();
   clearResult();
-  if (photo?.url) URL.revokeObjectURL(photo.url);
+  releaseMedia();
   if (!size) URL.revokeObjectURL(url);
-  const current: Photo = { file, url: size ? url : null, size };
-  photo = current;
+  const current: Photo = { kind: 'photo', file, url: size ? url : null, size };
+  media = current;
 
+  showKind('photo');
   compare.showOriginal(current.url, size?.width ?? null, size?.height ?? null);
   dropzone.hidden = true;
   viewer.hidden = false;
@@ -195,13 +270,71 @@ async function takePhoto(file: File): Promise<void> {
   updateRunButton();
 
   const source = await previewSource(file);
-  if (photo === current) startPhotoPreviews(source);
+  if (media === current) startPhotoPreviews(source);
+}
+
+async function takeVideo(file: File): Promise<void> {
+  messages.clear();
+  const basic = checkVideoFile(file, limits);
+  if (!basic.ok) return messages.error(basic.message, 'E_CLIENT_CHECK');
+  const contents = await checkVideoContents(file);
+  if (!contents.ok) return messages.error(contents.message, 'E_CLIENT_CHECK');
+
+  render?.abort();
+  previews.stop();
+  clearResult();
+  releaseMedia();
+  const current: Clip = { kind: 'video', file, url: URL.createObjectURL(file), meta: null, preview: null };
+  media = current;
+
+  showKind('video');
+  dropzone.hidden = true;
+  viewer.hidden = false;
+  byId('photo-meta').textContent = `${file.name} · ${formatBytes(file.size)}`;
+  byId('gallery-hint').textContent = 'Each preview shows a frame of your video in that style.';
+  updateRunButton();
+
+  const meta = await videoView.showOriginal(current.url);
+  if (media !== current) return;
+  current.meta = meta;
+  if (meta) {
+    byId('photo-meta').textContent =
+      `${file.name} · ${meta.width} × ${meta.height} · ${formatSeconds(meta.duration)} · ${formatBytes(file.size)}`;
+  }
+  current.preview = meta ? await grabFrame(current.url) : null;
+  if (media !== current) return;
+  if (current.preview) {
+    startPhotoPreviews(current.preview);
+  } else {
+    // Without a still there is nothing of the user's to preview: the samples show what each style does.
+    byId('gallery-hint').textContent = 'This browser cannot show a frame of this video: the previews show a sample photo.';
+    startSamplePreviews();
+  }
+}
+
+/** "8.4 s", "2:05", "1:02:05": a clip's length for the line under it. */
+function formatSeconds(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const whole = Math.round(seconds);
+  const clock = `${Math.floor((whole % 3600) / 60)}:${String(whole % 60).padStart(2, '0')}`;
+  return whole >= 3600 ? `${Math.floor(whole / 3600)}:${clock.padStart(5, '0')}` : clock;
+}
+
+/** What the previews are rendered from: a small copy of the photo, or the still of the video. */
+async function previewSourceOf(current: Media): Promise<PreviewSource | null> {
+  return current.kind === 'photo' ? previewSource(current.file) : current.preview;
 }
 
 async function onPreviewFailure(error: ApiError): Promise<void> {
   if (error.status === 401) {
     await auth.request(error.message);
-    if (photo) startPhotoPreviews(await previewSource(photo.file));
+    const source = media ? await previewSourceOf(media) : null;
+    if (source) startPhotoPreviews(source);
+    return;
+  }
+  if (media?.kind === 'video') {
+    // The still was refused, not the video (which the job checks on its own): show the samples instead.
+    startSamplePreviews();
     return;
   }
   // The server cannot use this photo (too large, not an image, damaged): no style will do better.
@@ -209,16 +342,23 @@ async function onPreviewFailure(error: ApiError): Promise<void> {
   showError(error);
 }
 
+/** Lets go of the chosen file's object URL and, for a video, of the players. */
+function releaseMedia(): void {
+  if (media?.url) URL.revokeObjectURL(media.url);
+  if (media?.kind === 'video') videoView.clear();
+}
+
 /** Back to the empty drop zone, as before any photo was chosen. */
 function discardPhoto(): void {
   render?.abort();
   previews.stop();
   clearResult();
-  if (photo?.url) URL.revokeObjectURL(photo.url);
-  photo = null;
+  releaseMedia();
+  media = null;
+  showKind('photo');
   viewer.hidden = true;
   dropzone.hidden = false;
-  byId('gallery-hint').textContent = 'Add a photo to see every style on it.';
+  byId('gallery-hint').textContent = 'Add a photo or a video to see every style on it.';
   updateRunButton();
   startSamplePreviews();
 }
@@ -232,55 +372,48 @@ function revealViewer(): void {
 }
 
 function updateRunButton(): void {
-  runButton.disabled = render !== null || photo === null || gallery.selected() === null;
+  runButton.disabled = render !== null || media === null || gallery.selected() === null;
 }
 
 function clearResult(): void {
   resultBox.hidden = true;
   download.hidden = true;
   download.removeAttribute('href');
+  videoFactsList.hidden = true;
+  videoFactsList.replaceChildren();
+  videoView.clearResult();
   if (resultUrl) URL.revokeObjectURL(resultUrl);
   resultUrl = null;
 }
 
+const jobListeners: JobListeners = {
+  onStatus: (status) => progress.update(status),
+  onBusy: (seconds) => progress.busy(seconds),
+};
+
 async function runRender(): Promise<void> {
   const style = gallery.selected();
-  const current = photo;
+  const current = media;
   if (!current || !style || render) return;
   messages.clear();
+  // A video's settings are checked before its upload, which may be long.
+  const videoSettings = current.kind === 'video' ? videoControls.read(current.meta?.duration || null) : null;
+  if (videoSettings && !videoSettings.ok) {
+    messages.error(videoSettings.message, 'E_CLIENT_CHECK');
+    videoSettings.field.focus();
+    return;
+  }
   const controller = new AbortController();
   render = controller;
   updateRunButton();
   runButton.textContent = 'Working…';
   cancelButton.hidden = false;
   previews.pause();
-  progress.uploading();
+  progress.uploading(current.kind);
   const started = performance.now();
   try {
-    const options = controls.options(style);
-    const { result, status } = await withAuth(() =>
-      runJob(
-        api,
-        current.file,
-        current.file.name,
-        options,
-        { onStatus: (s) => progress.update(s), onBusy: (seconds) => progress.busy(seconds) },
-        controller.signal,
-      ),
-    );
-    if (photo !== current) return;
-    clearResult();
-    resultUrl = URL.createObjectURL(result.blob);
-    const size = (await imageSize(resultUrl)) ?? current.size ?? { width: 1, height: 1 };
-    compare.showResult(resultUrl, size.width, size.height, controls.describe(options));
-    setDownload(download, resultUrl, resultFileName(current.file.name, style, result.type));
-    resultBox.hidden = false;
-    download.hidden = false;
-    revealViewer();
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    const faces = status.report?.faces.length;
-    const faceNote = faces === undefined ? '' : faces === 1 ? ' 1 face found.' : ` ${faces} faces found.`;
-    messages.info(`Done in ${seconds} s.${faceNote}`);
+    if (current.kind === 'photo') await renderPhoto(current, style, controller.signal, started);
+    else if (videoSettings?.ok) await renderVideo(current, style, videoSettings.fields, controller.signal, started);
   } catch (error) {
     if (isAbortError(error)) messages.info('Cancelled.');
     else showError(error);
@@ -294,14 +427,58 @@ async function runRender(): Promise<void> {
   }
 }
 
+async function renderPhoto(current: Photo, style: string, signal: AbortSignal, started: number): Promise<void> {
+  const options = controls.options(style);
+  const { result, status } = await withAuth(() =>
+    runJob(api, (s, onBusy) => api.createJob(current.file, current.file.name, options, s, onBusy), jobListeners, signal),
+  );
+  if (media !== current) return;
+  clearResult();
+  resultUrl = URL.createObjectURL(result.blob);
+  const size = (await imageSize(resultUrl)) ?? current.size ?? { width: 1, height: 1 };
+  compare.showResult(resultUrl, size.width, size.height, controls.describe(options));
+  setDownload(download, resultUrl, resultFileName(current.file.name, style, result.type));
+  resultBox.hidden = false;
+  download.hidden = false;
+  revealViewer();
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const faces = status.report?.faces.length;
+  const faceNote = faces === undefined ? '' : faces === 1 ? ' 1 face found.' : ` ${faces} faces found.`;
+  messages.info(`Done in ${seconds} s.${faceNote}`);
+}
+
+async function renderVideo(current: Clip, style: string, fields: VideoFieldValues, signal: AbortSignal, started: number): Promise<void> {
+  const options: VideoOptions = { ...controls.styleOptions(style), ...fields };
+  const { result, status } = await withAuth(() =>
+    runJob(api, (s, onBusy) => api.createVideoJob(current.file, current.file.name, options, s, onBusy), jobListeners, signal),
+  );
+  if (media !== current) return;
+  clearResult();
+  const url = URL.createObjectURL(result.blob);
+  resultUrl = url;
+  await videoView.showResult(url, controls.describe(options), fields.start ?? 0);
+  // Another file chosen while the result loaded: clearResult has let go of it.
+  if (resultUrl !== url) return;
+  setDownload(download, url, result.fileName ?? resultFileName(current.file.name, style, result.type));
+  if (status.video) {
+    videoFactsList.replaceChildren(...videoFacts(status.video).map((fact) => h('li', {}, fact)));
+    videoFactsList.hidden = false;
+  }
+  resultBox.hidden = false;
+  download.hidden = false;
+  revealViewer();
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  messages.info(`Done in ${seconds} s.${status.video ? ` ${videoSummary(status.video)}` : ''}`);
+}
+
 setupUpload(
   { input: fileInput, pickers: [byId('pick-button'), byId('change-button')], dropTargets: [dropzone, viewer] },
-  (file) => void takePhoto(file).catch(showError),
+  (file) => void takeFile(file).catch(showError),
 );
 byId<HTMLFormElement>('controls').addEventListener('submit', (event) => {
   event.preventDefault();
   void runRender();
 });
 cancelButton.addEventListener('click', () => render?.abort());
-fileInput.accept = acceptAttribute(limits.acceptedTypes);
+fileInput.accept = acceptList(limits.acceptedTypes);
 void loadService();

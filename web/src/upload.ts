@@ -1,6 +1,7 @@
 /**
- * Photo intake: a visible "Choose a photo" button (keyboard users), drag-and-drop onto the drop zone
- * or the viewer, and paste from the clipboard. It hands over the File; checking it is validate-file's job.
+ * Photo and video intake: a visible "Choose a photo or video" button (keyboard users), drag-and-drop
+ * onto the drop zone or the viewer, and paste from the clipboard. It hands over the File; checking it
+ * is validate-file's job.
  */
 export interface UploadTargets {
   input: HTMLInputElement;
@@ -53,7 +54,7 @@ export function setupUpload(targets: UploadTargets, onFile: (file: File) => void
   }
 
   window.addEventListener('paste', (event) => {
-    const file = [...(event.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/'));
+    const file = [...(event.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/') || f.type.startsWith('video/'));
     if (file) onFile(file);
   });
 }

@@ -1,14 +1,20 @@
 /**
  * Client-side checks before anything is uploaded: type (by MIME type, file name, and the first bytes),
- * and size. The server checks again; this only saves the user a pointless upload and gives a clearer
- * message sooner.
+ * and size, each kind against its own limit (photos are held in memory on the server, videos go to
+ * disk, so a video may be far larger). The server checks again; this only saves the user a pointless
+ * upload and gives a clearer message sooner.
  */
 import { ACCEPTED_MIME_TYPES, INPUT_IMAGE_TYPES, type InputImageType } from '../../src/core/formats.js';
+import { sniffVideo } from '../../src/core/video/sniff.js';
+import { VIDEO_TYPE_LABELS } from './video-types.js';
 
 /** What the server accepts when it does not say otherwise (the service lists the same table in /api/v1/info). */
 export const DEFAULT_ACCEPTED_TYPES: readonly string[] = ACCEPTED_MIME_TYPES;
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+
+/** The server's default video limit, for a server that does not say (see /api/v1/info). */
+export const DEFAULT_MAX_VIDEO_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 /** The row of the shared input-type table for a MIME type. */
 const inputType = (mime: string): InputImageType | undefined => INPUT_IMAGE_TYPES.find((type) => type.mime === mime);
@@ -19,6 +25,10 @@ const extensionsOf = (mime: string): readonly string[] => inputType(mime)?.exten
 export interface UploadRules {
   acceptedTypes: readonly string[];
   maxUploadBytes: number;
+}
+
+export interface VideoUploadRules {
+  maxVideoUploadBytes: number;
 }
 
 export type Validation = { ok: true } | { ok: false; message: string };
@@ -51,7 +61,10 @@ export function checkFile(file: { name: string; type: string; size: number }, ru
   const ext = fileExtension(file.name);
   const typeOk = rules.acceptedTypes.includes(file.type) || rules.acceptedTypes.some((t) => extensionsOf(t).includes(ext));
   if (!typeOk) {
-    return { ok: false, message: `“${file.name}” is not a supported photo. Please choose a ${describeTypes(rules.acceptedTypes)} image.` };
+    return {
+      ok: false,
+      message: `“${file.name}” is not a supported photo. Please choose a ${describeTypes(rules.acceptedTypes)} image, or a video (${VIDEO_TYPE_LABELS}).`,
+    };
   }
   if (file.size === 0) return { ok: false, message: `“${file.name}” is empty.` };
   if (file.size > rules.maxUploadBytes) {
@@ -84,4 +97,26 @@ export async function checkContents(file: Blob & { name: string }): Promise<Vali
   const head = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   if (looksLikeImage(head)) return { ok: true };
   return { ok: false, message: `“${file.name}” does not contain an image, even though its name says so. Please choose a photo.` };
+}
+
+/** Size of a file already known to be a video by its type or name (see video-types.ts). */
+export function checkVideoFile(file: { name: string; size: number }, rules: VideoUploadRules): Validation {
+  if (file.size === 0) return { ok: false, message: `“${file.name}” is empty.` };
+  if (file.size > rules.maxVideoUploadBytes) {
+    return {
+      ok: false,
+      message: `“${file.name}” is ${formatBytes(file.size)}; the limit for videos is ${formatBytes(rules.maxVideoUploadBytes)}. Please choose a shorter or smaller video.`,
+    };
+  }
+  return { ok: true };
+}
+
+/** Enough of the file for every container's signature (the server decides on as many bytes). */
+const VIDEO_HEAD_BYTES = 4096;
+
+/** The first bytes, checked with the server's own container sniffing: a text file named .mp4 is caught here. */
+export async function checkVideoContents(file: Blob & { name: string }): Promise<Validation> {
+  const head = new Uint8Array(await file.slice(0, VIDEO_HEAD_BYTES).arrayBuffer());
+  if (sniffVideo(head) !== undefined) return { ok: true };
+  return { ok: false, message: `“${file.name}” does not contain a video, even though its name says so. Please choose a video file.` };
 }

@@ -5,9 +5,9 @@
 import type { InferenceBackend } from '../inference.js';
 import type { FaceReport, Stage } from '../report.js';
 import type { RawImage } from '../image.js';
-import type { PipelineContext, PipelineResult } from './types.js';
+import type { PipelineContext, PipelineResult, StepRun } from './types.js';
 
-export class PipelineRun {
+export class PipelineRun implements StepRun {
   /** The caller's context with a backend that times every model call. */
   readonly context: PipelineContext;
   readonly #now: () => number;

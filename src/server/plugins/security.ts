@@ -19,6 +19,7 @@ export async function registerSecurity(app: FastifyInstance, config: Pick<Server
         // The API docs page (Swagger UI) sets inline styles.
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
         connectSrc: ["'self'"],
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],

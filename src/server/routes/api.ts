@@ -18,10 +18,12 @@ import { jobRoutes } from './jobs.js';
 import { styleRoutes } from './styles.js';
 
 export interface ApiOptions {
-  config: Pick<ServerConfig, 'apiKeys' | 'maxUploadBytes' | 'styles' | 'maxSide' | 'maxFaces'>;
+  config: Pick<ServerConfig, 'apiKeys' | 'maxUploadBytes' | 'maxVideoUploadBytes' | 'styles' | 'maxSide' | 'maxFaces'>;
   queue: JobQueue;
   /** Checks requests against the installed styles and probes uploads (the queue's engine). */
-  engine: Pick<CartoonEngine, 'check' | 'probe'>;
+  engine: Pick<CartoonEngine, 'check' | 'probe' | 'probeVideo'>;
+  /** Where video uploads are written while they arrive. */
+  spoolDir: string;
   readiness: Pick<Readiness, 'draining'>;
   styles: () => StyleInfo[];
   /** Photo the style previews are rendered from; undefined: previews are unavailable. */
@@ -41,7 +43,10 @@ function refuseWorkWhileDraining(readiness: Pick<Readiness, 'draining'>): onRequ
  * The API scope, registered under the API prefix: the key check (when keys are configured) and the
  * draining check as its hooks, and the route groups that need them as its child plugins.
  */
-export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { config, queue, engine, readiness, styles, previewImage }) => {
+export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (
+  api,
+  { config, queue, engine, spoolDir, readiness, styles, previewImage },
+) => {
   const keyed = config.apiKeys.length > 0;
   if (keyed) api.addHook('onRequest', requireApiKey(config.apiKeys));
   api.addHook('onRequest', refuseWorkWhileDraining(readiness));
@@ -53,7 +58,11 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (api, { config, q
   });
 
   const submit: SubmitContext = { queue, engine, styles: config.styles, maxSide: config.maxSide, maxFaces: config.maxFaces };
-  await api.register(cartoonRoutes, { submit, maxUploadBytes: config.maxUploadBytes });
-  await api.register(jobRoutes, { submit, maxUploadBytes: config.maxUploadBytes });
+  // The synchronous route takes photos only: a video is answered E_VIDEO_NEEDS_JOB as soon as its first bytes show it.
+  await api.register(cartoonRoutes, { submit, limits: { maxUploadBytes: config.maxUploadBytes, spoolDir } });
+  await api.register(jobRoutes, {
+    submit,
+    limits: { maxUploadBytes: config.maxUploadBytes, maxVideoUploadBytes: config.maxVideoUploadBytes, spoolDir },
+  });
   await api.register(styleRoutes, { submit, styles, previewImage });
 };

@@ -7,7 +7,7 @@ import { SUBMIT_ERRORS, submitUpload, type UploadRouteOptions } from '../submit.
 import { cartoonBodySchema, uploadHandling } from '../upload.js';
 
 /** The synchronous route: the request waits for its image (and cancels the job if the client hangs up). */
-export const cartoonRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { submit, maxUploadBytes }) => {
+export const cartoonRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { submit, limits }) => {
   app.post(
     '/cartoon',
     {
@@ -15,14 +15,14 @@ export const cartoonRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app,
         operationId: 'cartoonize',
         summary: 'Cartoonize a photo and wait for the result',
         description:
-          'Runs the photo through the style and answers with the image. Busy servers answer 503 with Retry-After; long work is better sent to /api/v1/jobs.',
+          'Runs the photo through the style and answers with the image. Busy servers answer 503 with Retry-After; long work is better sent to /api/v1/jobs. A video is answered 415 E_VIDEO_NEEDS_JOB: videos are processed as jobs.',
         tags: ['cartoon'],
         consumes: ['multipart/form-data'],
         body: cartoonBodySchema,
         response: { 200: imageResponse },
       },
-      config: { createsWork: true, errors: [...SUBMIT_ERRORS, ...JOB_FAILURE_ERRORS] },
-      ...uploadHandling(maxUploadBytes),
+      config: { createsWork: true, errors: [...SUBMIT_ERRORS, 'E_VIDEO_NEEDS_JOB', ...JOB_FAILURE_ERRORS] },
+      ...uploadHandling(limits),
     },
     async (request, reply) => {
       const job = await submitUpload(request, submit);
@@ -31,8 +31,8 @@ export const cartoonRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app,
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) hangUp.abort(new PortoonError('E_CLOSED', 'The client went away'));
       });
-      const result = await resultOf(submit.queue, job.id, hangUp.signal);
-      return sendImage(reply, result, outputFilename(request.upload?.filename, result.report.style, result.report.format));
+      const { result, bytes } = await resultOf(submit.queue, job.id, hangUp.signal, limits.spoolDir);
+      return sendImage(reply, result, bytes, outputFilename(request.upload?.filename, result));
     },
   );
 };

@@ -7,17 +7,21 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PortoonError } from '../../core/errors.js';
 import { isFinished, type JobStatus, type PublicJobStatus } from '../../core/job.js';
 import { sendError } from '../errors.js';
-import { JOB_FAILURE_ERRORS, jobError, outputFilename, sendImage } from '../reply-image.js';
-import { imageResponse, jobIdParams } from '../schemas.js';
-import { SUBMIT_ERRORS, submitUpload, type SubmitContext, type UploadRouteOptions } from '../submit.js';
-import { cartoonBodySchema, uploadHandling } from '../upload.js';
+import { inClientTerms, JOB_FAILURE_ERRORS, jobError, outputFilename, sendResultFile } from '../reply-image.js';
+import { jobIdParams, jobResultResponse } from '../schemas.js';
+import { SUBMIT_ERRORS, SUBMIT_VIDEO_ERRORS, submitUpload, type SubmitContext, type UploadRouteOptions } from '../submit.js';
+import { jobBodySchema, uploadHandling } from '../upload.js';
 
 /** The routes' path inside the plugin; clients follow it under the plugin's prefix. */
 const JOBS = '/jobs';
 
-/** The status as clients see it: without its owner, with the URLs of the status and the result. */
-function withLinks({ owner: _owner, ...status }: JobStatus, jobsUrl: string): PublicJobStatus {
-  return { ...status, statusUrl: `${jobsUrl}/${status.id}`, resultUrl: `${jobsUrl}/${status.id}/result` };
+/**
+ * The status as clients see it: without its owner, its error in the client's terms (no file of the
+ * job store named), with the URLs of the status and the result.
+ */
+function publicStatus({ owner: _owner, ...status }: JobStatus, jobsUrl: string, storeDir: string): PublicJobStatus {
+  const error = status.error && { ...status.error, message: inClientTerms(status.error.message, storeDir, status.filename) };
+  return { ...status, ...(error ? { error } : {}), statusUrl: `${jobsUrl}/${status.id}`, resultUrl: `${jobsUrl}/${status.id}/result` };
 }
 
 /** The job's status when the request may see it (same key, or a service without keys). */
@@ -32,28 +36,30 @@ function notFound(id: string): PortoonError {
 }
 
 /** Submit (202 with links), status, result and cancel of background jobs. */
-export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { submit, maxUploadBytes }) => {
+export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { submit, limits }) => {
   /** The public URL of the jobs, wherever the plugin is mounted. */
   const jobsUrl = `${app.prefix}${JOBS}`;
+  const withLinks = (status: JobStatus): PublicJobStatus => publicStatus(status, jobsUrl, limits.spoolDir);
 
   app.post(
     JOBS,
     {
       schema: {
         operationId: 'createJob',
-        summary: 'Start cartoonizing a photo in the background',
-        description: 'Answers 202 at once with the job id; follow it at statusUrl and download it from resultUrl.',
+        summary: 'Start cartoonizing a photo or a video in the background',
+        description:
+          'Answers 202 at once with the job id; follow it at statusUrl (a video reports its progress in frames) and download it from resultUrl. A video (MP4, MOV, MKV, WebM…, recognised by its content; an animated GIF when sent in the field "video") may be as large as the video upload limit (see /api/v1/info) and gives a video: MP4 unless videoFormat says otherwise, with its sound track.',
         tags: ['jobs'],
         consumes: ['multipart/form-data'],
-        body: cartoonBodySchema,
+        body: jobBodySchema,
         response: { 202: { $ref: 'JobStatus#' } },
       },
-      config: { createsWork: true, errors: SUBMIT_ERRORS },
-      ...uploadHandling(maxUploadBytes),
+      config: { createsWork: true, errors: [...SUBMIT_ERRORS, ...SUBMIT_VIDEO_ERRORS] },
+      ...uploadHandling(limits),
     },
     async (request, reply) => {
       const status = await submitUpload(request, submit);
-      return reply.code(202).header('location', `${jobsUrl}/${status.id}`).send(withLinks(status, jobsUrl));
+      return reply.code(202).header('location', `${jobsUrl}/${status.id}`).send(withLinks(status));
     },
   );
 
@@ -71,7 +77,7 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
     },
     async (request, reply) => {
       const status = await ownedStatus(submit, request, request.params.id);
-      return reply.header('cache-control', 'no-store').send(withLinks(status, jobsUrl));
+      return reply.header('cache-control', 'no-store').send(withLinks(status));
     },
   );
 
@@ -80,11 +86,11 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
     {
       schema: {
         operationId: 'getJobResult',
-        summary: "A finished job's image",
+        summary: "A finished job's image or video",
         description: '409 while the job is queued or running; the job’s own error if it failed.',
         tags: ['jobs'],
         params: jobIdParams,
-        response: { 200: imageResponse },
+        response: { 200: jobResultResponse },
       },
       config: { errors: ['E_BAD_OPTION', 'E_JOB_NOT_FOUND', 'E_JOB_NOT_READY', ...JOB_FAILURE_ERRORS] },
     },
@@ -100,8 +106,8 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
         );
       }
       const result = status.state === 'completed' ? await submit.queue.result(id) : undefined;
-      if (!result) throw status.state === 'completed' ? notFound(id) : jobError(status);
-      return sendImage(reply, result, outputFilename(status.filename, result.report.style, result.report.format));
+      if (!result) throw status.state === 'completed' ? notFound(id) : jobError(status, limits.spoolDir);
+      return sendResultFile(reply, result, outputFilename(status.filename, result));
     },
   );
 
@@ -124,7 +130,7 @@ export const jobRoutes: FastifyPluginAsync<UploadRouteOptions> = async (app, { s
       await ownedStatus(submit, request, id);
       const status = await submit.queue.cancel(id);
       if (!status) throw notFound(id);
-      return reply.send(withLinks(status, jobsUrl));
+      return reply.send(withLinks(status));
     },
   );
 };

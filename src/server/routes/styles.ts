@@ -47,7 +47,7 @@ export const styleRoutes: FastifyPluginAsync<StyleRouteOptions> = async (app, op
       throw new PortoonError('E_NOT_FOUND', 'The preview photo of this server cannot be read', { cause: error });
     });
     const job = await submit.queue.enqueue(photo, parseCartoonizeRequest({ style, preview: true }));
-    return Buffer.from((await resultOf(submit.queue, job.id)).image);
+    return (await resultOf(submit.queue, job.id)).bytes;
   }
 
   app.get<{ Params: { id: string } }>(
