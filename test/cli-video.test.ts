@@ -5,15 +5,15 @@
  * clip, the model-free `cel` style) except one with a neural style. Outputs go to
  * test-output/cli-video. Build first (`npm run build`; `npm test` does it).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, watch, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeWithModels, portrait, REPO_ROOT, TEST_MODELS_DIR, TEST_OUTPUT_DIR, video } from './helpers/env.js';
+import { assertCliBuilt, expectOneLineError, expectUsageError, runCli, type CliResult, type CliRunOptions } from './helpers/cli-process.js';
+import { describeWithModels, portrait, TEST_MODELS_DIR, TEST_OUTPUT_DIR, video } from './helpers/env.js';
 
-const CLI = join(REPO_ROOT, 'dist/cli/main.js');
-if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first ("npm test" builds before running vitest).`);
+assertCliBuilt();
 
 /** The clips of ../shared/videos/SOURCES.md. */
 const BOY = video('01-boy-chalkboard-720p.mp4'); // 1280x720, 25 fps, 126 frames, no sound
@@ -30,57 +30,11 @@ const NO_MODELS = join(ROOT, 'no-models');
 const NO_FFMPEG = { PORTOON_FFMPEG: '/nonexistent', PORTOON_FFPROBE: '/nonexistent' };
 const SHORT = ['-s', 'cel', '--max-side', '128', '--duration', '1'];
 
-interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-}
+type RunOptions = Omit<CliRunOptions, 'modelsDir' | 'cwd' | 'env'> & { cwd?: string; env?: Record<string, string> };
 
-interface RunOptions {
-  /** Overrides of the child's environment (default: PORTOON_MODELS = the empty models folder). */
-  env?: Record<string, string>;
-  cwd?: string;
-  timeoutMs?: number;
-  /** In a process group of its own (as a shell runs a command), handed to `onStart`. */
-  onStart?: (pid: number) => void;
-}
-
-function run(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORTOON_MODELS: NO_MODELS, ...options.env };
-  delete env.PORTOON_MODEL_MIRROR;
-  delete env.PORTOON_DEBUG;
-  delete env.NODE_OPTIONS;
-  return new Promise((resolvePromise, reject) => {
-    const grouped = options.onStart !== undefined;
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: grouped,
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      // The whole group: ffmpeg too, when the command started any.
-      if (grouped) process.kill(-child.pid!, 'SIGKILL');
-      else child.kill('SIGKILL');
-    }, options.timeoutMs ?? 120_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, timedOut, stdout, stderr });
-    });
-    if (grouped) options.onStart!(child.pid!);
-  });
+/** Runs the CLI with an empty models folder (default), in test-output/cli-video, for at most 2 min. */
+function run(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  return runCli(args, { modelsDir: NO_MODELS, timeoutMs: 120_000, ...options, cwd: options.cwd ?? ROOT });
 }
 
 /** A fresh, empty folder under test-output/cli-video. */
@@ -95,21 +49,6 @@ function jsonLine(stdout: string): Record<string, unknown> {
   const lines = stdout.trimEnd().split('\n');
   expect(lines, stdout).toHaveLength(1);
   return JSON.parse(lines[0]!) as Record<string, unknown>;
-}
-
-/** A usage error: exactly `portoon: <message> [E_BAD_OPTION]` on stderr, nothing on stdout, exit 2. */
-function expectUsageError(result: RunResult, message: string): void {
-  expect(result.code, result.stderr).toBe(2);
-  expect(result.stdout).toBe('');
-  expect(result.stderr).toBe(`portoon: ${message} [E_BAD_OPTION]\n`);
-}
-
-/** stderr is one `portoon: <message> [<code>]` line without a stack trace; returns the line. */
-function expectOneLineError(result: RunResult, code: string): string {
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines, result.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(new RegExp(`^portoon: \\S.* \\[${code}\\]$`));
-  return lines[0]!;
 }
 
 interface ProbedStream {

@@ -3,7 +3,6 @@
  * in a child process, on real photos from the shared portraits folder, and check exit codes, the
  * one-line stderr messages and the JSON on stdout. Build first (`npm run build`; `npm test` does it).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,14 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fsError } from '../src/cli/fs-errors.js';
 import { loadCatalogue } from '../src/node/load-catalogue.js';
 import { describeWithModels, MODEL_MIRROR, PORTRAITS_DIR, portrait, REPO_ROOT, TEST_MODELS_DIR } from './helpers/env.js';
+import { assertCliBuilt, expectOneLineError, expectUsageError, runCli, type CliResult, type CliRunOptions } from './helpers/cli-process.js';
 import { loadRgb, meanAbsDiff, pngBomb } from './helpers/images.js';
 
-const CLI = join(REPO_ROOT, 'dist/cli/main.js');
-if (!existsSync(CLI)) {
-  throw new Error(
-    `${CLI} is missing: the CLI tests run the built binary. Run "npm run build" first ("npm test" builds before running vitest).`,
-  );
-}
+assertCliBuilt();
 
 const PKG = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
 const DETECTORS = ['retinaface-mnet025', 'yunet-face'];
@@ -28,60 +23,13 @@ const DETECTORS = ['retinaface-mnet025', 'yunet-face'];
 const HEADSHOT = '04-man-headshot-suit.jpg'; // 512x512
 const SMALL = ['04-man-headshot-suit.jpg', '14-face-man-cap-glasses.jpg', '17-face-man-turtleneck.jpg'];
 
-interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  /** Overrides of the child's environment; `undefined` removes a variable. */
-  env?: Record<string, string | undefined>;
-  timeoutMs?: number;
-  cwd?: string;
-  /** Close our end of the child's stdout right away (a reader that goes away, like `| head`). */
-  closeStdout?: boolean;
-  /** Program and leading arguments to run instead of `node dist/cli/main.js`, e.g. `['npx', 'portoon']`. */
-  command?: readonly string[];
-}
+type RunOptions = Omit<CliRunOptions, 'modelsDir' | 'cwd'> & { cwd?: string };
 
 let TMP = '';
 
-/** Runs `node dist/cli/main.js ...args` (or `options.command ...args`) with PORTOON_MODELS = the test models and no model mirror. */
-function run(args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORTOON_MODELS: TEST_MODELS_DIR };
-  delete env.PORTOON_MODEL_MIRROR;
-  delete env.PORTOON_DEBUG;
-  delete env.NODE_OPTIONS;
-  env.npm_config_update_notifier = 'false'; // npm's "new version available" notice is not the CLI's output
-  for (const [key, value] of Object.entries(options.env ?? {})) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
-  return new Promise((resolvePromise, reject) => {
-    const [file, ...lead] = options.command ?? [process.execPath, CLI];
-    const child = spawn(file!, [...lead, ...args], { cwd: options.cwd ?? TMP, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    if (options.closeStdout) child.stdout.destroy();
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, options.timeoutMs ?? 60_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolvePromise({ code, signal, timedOut, stdout, stderr });
-    });
-  });
+/** Runs the CLI with the test models, in this file's temp root unless told otherwise. */
+function run(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  return runCli(args, { modelsDir: TEST_MODELS_DIR, ...options, cwd: options.cwd ?? TMP });
 }
 
 /** A fresh folder under this file's temp root. */
@@ -89,24 +37,6 @@ function tempDir(name: string): string {
   const dir = join(TMP, name);
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-/** stderr is exactly one `portoon: <message> [<code>]` line with no stack trace; returns the line. */
-function expectOneLineError(result: RunResult, code: string): string {
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines, `stderr: ${result.stderr}`).toHaveLength(1);
-  const line = lines[0]!;
-  expect(line).toMatch(/^portoon: \S.* \[E_[A-Z_]+\]$/);
-  expect(line).toContain(`[${code}]`);
-  expect(result.stderr).not.toMatch(/^\s+at /m);
-  return line;
-}
-
-/** A usage error: exactly `portoon: <message> [E_BAD_OPTION]` on stderr, nothing on stdout, exit 2. */
-function expectUsageError(result: RunResult, message: string): void {
-  expect(result.code, result.stderr).toBe(2);
-  expect(result.stdout).toBe('');
-  expect(result.stderr).toBe(`portoon: ${message} [E_BAD_OPTION]\n`);
 }
 
 /** A system error code as Node words it ("EEXIST: file already exists, mkdir …"), which users must never see. */
@@ -388,7 +318,7 @@ describe('existing outputs and file-system errors in words (style cel, no models
     aFile = join(tempDir('fs'), 'a-file');
     writeFileSync(aFile, 'not a folder\n');
   });
-  const runCel = (args: readonly string[], options: RunOptions = {}): Promise<RunResult> =>
+  const runCel = (args: readonly string[], options: RunOptions = {}): Promise<CliResult> =>
     run([...args, '-s', 'cel'], { ...options, env: { PORTOON_MODELS: empty, ...options.env } });
 
   it('single image, -o names an existing file: refused with E_OUTPUT_EXISTS (exit 2) naming the file and --overwrite; kept', async () => {

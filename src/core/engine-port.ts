@@ -32,6 +32,8 @@ export interface VideoRunOptions {
   onProgress?: ((progress: VideoProgress) => void) | undefined;
   /** Stops the work before the next frame or model run; no output file is left behind. */
   signal?: CancelSignal | undefined;
+  /** The input's facts when the caller probed it already (`probeVideo`): it is not probed again. */
+  info?: VideoInfo | undefined;
 }
 
 /** A file the engine reads or writes (an absolute path on the engine's machine). */

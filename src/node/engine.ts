@@ -13,7 +13,7 @@ import { sharpStillCodec } from './codec.js';
 import { loadCatalogue } from './load-catalogue.js';
 import { ModelStore } from './model-store.js';
 import { OnnxBackend } from './onnx-backend.js';
-import type { VideoParams, VideoProgress, VideoReport } from '../core/video/types.js';
+import type { VideoInfo, VideoParams, VideoProgress, VideoReport } from '../core/video/types.js';
 import { outputProvenance } from './provenance-label.js';
 import { cartoonizeVideoFile } from './video/video-job.js';
 
@@ -101,22 +101,28 @@ export class NodeEngine {
 
   /**
    * Cartoonizes a video file into another, frame by frame in this thread (see video/video-job.ts).
-   * @param checkpoint called before every frame and every model run; it throws to stop the work.
+   * @param hooks.checkpoint called before every frame and every model run; it throws to stop the work.
+   * @param hooks.info the input's facts when the caller probed it already (it is not probed again).
    */
   async processVideo(
     inputPath: string,
     outputPath: string,
     request: CartoonizeRequest,
     params: VideoParams,
-    onProgress?: (progress: VideoProgress) => void,
-    checkpoint?: () => void,
+    hooks: {
+      onProgress?: ((progress: VideoProgress) => void) | undefined;
+      checkpoint?: (() => void) | undefined;
+      info?: VideoInfo | undefined;
+    } = {},
   ): Promise<VideoReport> {
+    const { checkpoint } = hooks;
     return cartoonizeVideoFile(inputPath, outputPath, request, params, {
       backend: checkpoint ? withCheckpoint(this.backend, checkpoint) : this.backend,
       catalogue: this.catalogue,
       maxInputPixels: this.#config.maxInputPixels,
-      onProgress,
+      onProgress: hooks.onProgress,
       checkpoint,
+      info: hooks.info,
     });
   }
 

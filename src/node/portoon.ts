@@ -3,7 +3,7 @@
  * threads; `cartoonize()` sends one image through the pipeline in a worker and returns the encoded
  * result with its report.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
@@ -358,7 +358,6 @@ export class Portoon implements CartoonEngine {
    *   damaged one; E_IMAGE_TOO_LARGE when a frame has more pixels than `maxInputPixels`.
    */
   async probeVideo(input: FileRef): Promise<VideoInfo> {
-    await assertReadable(input.path);
     const info = await probeVideo(input.path);
     if (info.width * info.height > this.#maxInputPixels) {
       throw new PortoonError(
@@ -382,7 +381,7 @@ export class Portoon implements CartoonEngine {
     options: VideoRunOptions = {},
   ): Promise<VideoReport> {
     const result = await this.#dispatch(
-      { kind: 'video', input: { path: input.path }, output: { path: output.path }, request, params },
+      { kind: 'video', input: { path: input.path }, output: { path: output.path }, request, params, info: options.info },
       { signal: options.signal, onVideoProgress: options.onProgress },
     );
     if (!('video' in result)) throw new PortoonError('E_INTERNAL', 'Worker returned no video report');
@@ -434,8 +433,8 @@ export class Portoon implements CartoonEngine {
       throw new PortoonError('E_BAD_OPTION', 'Expected file paths for the video input and output');
     }
     this.check(request);
-    await this.probeVideo({ path: input });
-    return this.runVideo({ path: resolve(input) }, { path: resolve(output) }, request, params, { onProgress, signal });
+    const info = await this.probeVideo({ path: input });
+    return this.runVideo({ path: resolve(input) }, { path: resolve(output) }, request, params, { onProgress, signal, info });
   }
 
   /**
@@ -550,13 +549,4 @@ export async function readInput(input: string | Uint8Array | ArrayBuffer): Promi
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
   if (input instanceof Uint8Array) return input;
   throw new PortoonError('E_BAD_OPTION', `Expected a file path, Uint8Array or ArrayBuffer as input but received ${typeof input}`);
-}
-
-/** E_INPUT_NOT_FOUND, worded like `readInput`'s, for an input given as a path that cannot be read. */
-async function assertReadable(path: string): Promise<void> {
-  try {
-    await access(path);
-  } catch (error) {
-    throw new PortoonError('E_INPUT_NOT_FOUND', `Input ${path} does not exist or cannot be read`, { cause: error, details: { path } });
-  }
 }

@@ -10,7 +10,7 @@ import type { FileRef } from '../core/engine-port.js';
 import { PortoonError, toPortoonError, type SerializedError } from '../core/errors.js';
 import type { CartoonizeReport, StageProgress } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
-import type { VideoParams, VideoProgress, VideoReport } from '../core/video/types.js';
+import type { VideoInfo, VideoParams, VideoProgress, VideoReport } from '../core/video/types.js';
 import { NodeEngine, type EngineConfig } from './engine.js';
 import { writeFileAtomically } from './atomic-file.js';
 
@@ -29,7 +29,14 @@ export type WorkerTask =
       /** Where to write the result; absent: the result comes back in memory. */
       output?: FileRef;
     })
-  | (ControlledTask & { kind: 'video'; input: FileRef; output: FileRef; params: VideoParams })
+  | (ControlledTask & {
+      kind: 'video';
+      input: FileRef;
+      output: FileRef;
+      params: VideoParams;
+      /** The input's facts when the caller probed it already. */
+      info?: VideoInfo | undefined;
+    })
   | { kind: 'preload'; models: string[] };
 
 export type WorkerResult =
@@ -51,7 +58,11 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
     const checkpoint = checkpointOf(task.cancel);
     if (task.kind === 'video') {
       const onProgress = task.progress ? (p: VideoProgress): void => task.progress!.postMessage(p) : undefined;
-      const video = await engine.processVideo(task.input.path, task.output.path, task.request, task.params, onProgress, checkpoint);
+      const video = await engine.processVideo(task.input.path, task.output.path, task.request, task.params, {
+        info: task.info,
+        onProgress,
+        checkpoint,
+      });
       return { ok: true, video };
     }
     const onProgress = task.progress ? (p: StageProgress): void => task.progress!.postMessage(p) : undefined;

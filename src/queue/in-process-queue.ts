@@ -11,7 +11,7 @@ import type { CartoonEngine } from '../core/engine-port.js';
 import { isFinished, type JobStatus } from '../core/job.js';
 import { overallProgress, type Stage, type StageProgress } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
-import type { VideoParams, VideoProgress } from '../core/video/types.js';
+import type { VideoInfo, VideoParams, VideoProgress } from '../core/video/types.js';
 import { mimeTypeOf } from '../core/formats.js';
 import { FileStore } from './file-store.js';
 import type { JobInput, JobMeta, JobQueue, JobResult, QueueCounts } from './job-queue.js';
@@ -41,6 +41,8 @@ interface Job {
   input: string | undefined;
   /** Video options, for a video job. */
   video: VideoParams | undefined;
+  /** The clip's facts, when the caller probed it already. */
+  videoInfo: VideoInfo | undefined;
   request: CartoonizeRequest;
   result: JobResult | undefined;
   controller: AbortController;
@@ -118,6 +120,7 @@ export class InProcessQueue implements JobQueue {
       },
       input: file,
       video: video?.params,
+      videoInfo: video?.info,
       request,
       result: undefined,
       controller: new AbortController(),
@@ -252,7 +255,11 @@ export class InProcessQueue implements JobQueue {
     const signal = job.controller.signal;
     const work: Promise<Omit<JobResult, 'size'>> = video
       ? this.#engine
-          .runVideo(input, output, job.request, video, { signal, onProgress: (progress) => recordFrames(job.status, progress) })
+          .runVideo(input, output, job.request, video, {
+            signal,
+            info: job.videoInfo,
+            onProgress: (progress) => recordFrames(job.status, progress),
+          })
           .then((report) => ({ file: output.path, mediaType: VIDEO_MEDIA_TYPES[report.format], video: report }))
       : this.#engine
           .runFile(input, output, job.request, { signal, onProgress: (progress) => recordProgress(job.status, progress) })

@@ -6,7 +6,7 @@
 import type { JobStatus } from '../core/job.js';
 import type { CartoonizeReport } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
-import type { VideoParams, VideoReport } from '../core/video/types.js';
+import type { VideoInfo, VideoParams, VideoReport } from '../core/video/types.js';
 
 export { isFinished, JOB_STATES, type JobKind, type JobState, type JobStatus } from '../core/job.js';
 
@@ -24,6 +24,8 @@ export interface VideoInput {
   kind: 'video';
   file: string;
   params: VideoParams;
+  /** The clip's facts when the caller probed it already (the engine then does not probe it again). */
+  info?: VideoInfo | undefined;
 }
 
 /** An encoded image's bytes (stored by the queue as a file until its turn), or a video file. */

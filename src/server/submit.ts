@@ -81,14 +81,14 @@ export async function submitUpload(request: FastifyRequest, context: SubmitConte
   const meta = { filename: upload.filename, owner: request.apiKeyId };
   if (upload.kind === 'video') {
     // ffprobe reads the container only: no ffmpeg → 503, damaged → 422, too many pixels per frame → 422.
-    await context.engine.probeVideo({ path: upload.file }).catch((error: unknown) => {
+    const info = await context.engine.probeVideo({ path: upload.file }).catch((error: unknown) => {
       throw videoRefusal(error, upload, request);
     });
     // Nobody could learn the id of a job whose client has gone: its video is not worth a worker's time
     // (and the file is already being removed with the response).
     if (request.raw.socket?.destroyed === true) throw new PortoonError('E_CLOSED', 'The client went away before its video was queued');
     upload.handedOver = true;
-    return context.queue.enqueue({ kind: 'video', file: upload.file, params: form.video }, cartoonizeRequest, meta);
+    return context.queue.enqueue({ kind: 'video', file: upload.file, params: form.video, info }, cartoonizeRequest, meta);
   }
   // Header only: not an image → 415, too many pixels → 422.
   await context.engine.probe(upload.bytes);

@@ -14,7 +14,7 @@ import type { CartoonizeRequest } from '../../core/request.js';
 import { cartoonizeFrames } from '../../core/video/frame-loop.js';
 import { WarpErrorMeter } from '../../core/video/metrics.js';
 import { TemporalBlender } from '../../core/video/temporal-blend.js';
-import type { VideoParams, VideoProgress, VideoReport } from '../../core/video/types.js';
+import type { VideoInfo, VideoParams, VideoProgress, VideoReport } from '../../core/video/types.js';
 import { outputProvenance } from '../provenance-label.js';
 import { evaluationFlow, processingFlow } from './opencv-flow.js';
 import { openFrameReader } from './frame-reader.js';
@@ -29,6 +29,8 @@ export interface VideoJobContext {
   onProgress?: ((progress: VideoProgress) => void) | undefined;
   /** Throws to stop the work; called before every frame and every model run. */
   checkpoint?: (() => void) | undefined;
+  /** The input's facts when the caller probed it already: ffprobe (a whole pass over the packets of some containers) is not run twice. */
+  info?: VideoInfo | undefined;
 }
 
 export async function cartoonizeVideoFile(
@@ -38,7 +40,7 @@ export async function cartoonizeVideoFile(
   params: VideoParams,
   context: VideoJobContext,
 ): Promise<VideoReport> {
-  const info = await probeVideo(inputPath);
+  const info = context.info ?? (await probeVideo(inputPath));
   const pixels = info.width * info.height;
   if (context.maxInputPixels !== undefined && pixels > context.maxInputPixels) {
     throw new PortoonError(
