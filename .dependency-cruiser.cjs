@@ -49,20 +49,34 @@ module.exports = {
       name: 'server-uses-the-engine-port',
       severity: 'error',
       comment:
-        'The service reaches the engine through the engine port. Only its composition root (src/server/service.ts) may create the Node engine, and only through src/node/portoon.ts; the version string (src/node/version.ts, read from package.json) may be shown anywhere',
+        'The service reaches the engine through the engine port. Only its composition root (src/server/service.ts) may create the Node engine, and only through src/node/portoon.ts; an API node of a cluster (src/server/cluster-service.ts) checks requests through src/node/cluster-catalogue.ts; the version string (src/node/version.ts, read from package.json) may be shown anywhere',
       from: { path: '^src/server/' },
       to: {
         path: '^src/node/',
-        pathNot: ['^src/node/version\\.ts$', '^src/node/portoon\\.ts$'],
+        pathNot: ['^src/node/version\\.ts$', '^src/node/portoon\\.ts$', '^src/node/cluster-catalogue\\.ts$'],
       },
     },
     {
       name: 'server-creates-the-engine-in-one-place',
       severity: 'error',
       comment:
-        'Only the composition root (src/server/service.ts) may import the Node engine class; everything else in src/server takes a CartoonEngine',
-      from: { path: '^src/server/', pathNot: '^src/server/service\\.ts$' },
+        'Only the composition root (src/server/service.ts) and the engine factory it shares with worker nodes (src/server/create-engine.ts) may import the Node engine class; everything else in src/server takes a CartoonEngine',
+      from: { path: '^src/server/', pathNot: '^src/server/(service|create-engine)\\.ts$' },
       to: { path: '^src/node/portoon\\.ts$' },
+    },
+    {
+      name: 'cluster-catalogue-in-one-place',
+      severity: 'error',
+      comment: 'Only the API node’s composition root (src/server/cluster-service.ts) may create the cluster catalogue',
+      from: { path: '^src/server/', pathNot: '^src/server/cluster-service\\.ts$' },
+      to: { path: '^src/node/cluster-catalogue\\.ts$' },
+    },
+    {
+      name: 'worker-node-reaches-no-routes',
+      severity: 'error',
+      comment: 'A worker node (src/worker) runs jobs and serves its own health and metrics; it must not depend on the HTTP API or the CLI',
+      from: { path: '^src/worker/' },
+      to: { path: '^src/(cli|server/(routes|plugins)|server/app\\.ts)' },
     },
     {
       name: 'no-cycles',

@@ -32,7 +32,7 @@ import autocannon from 'autocannon';
 import { parseCartoonizeRequest } from '../src/core/request.js';
 import { NodeEngine } from '../src/node/engine.js';
 import { defaultModelsDir } from '../src/node/model-store.js';
-import { machineLine } from './machine.js';
+import { machineLine, machineTicks, processTicks } from './machine.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PORTRAITS = resolve(process.env.PORTOON_TEST_PORTRAITS ?? join(REPO_ROOT, '../shared/portraits'));
@@ -207,19 +207,6 @@ function watchMemory(pid: number): () => number {
 
 /** CPU time in clock ticks (1/100 s): the whole machine's busy and total time, and one process's. */
 const TICK_MS = 10;
-function machineTicks(): { busy: number; total: number } {
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]!
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  const busy = user! + nice! + system! + irq! + softirq! + steal!;
-  return { busy, total: busy + idle! + iowait! };
-}
-function processTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime, stime
-}
 const benchTicks = (): number => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000 / TICK_MS;

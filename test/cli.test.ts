@@ -165,12 +165,12 @@ describe('portoon: help, version, usage errors (exit 2)', () => {
   });
 
   it.each([
-    [[], 'Expected an image file, a folder or a command (styles, serve or models) but received none; see portoon --help'],
+    [[], 'Expected an image file, a folder or a command (styles, serve, worker or models) but received none; see portoon --help'],
     [
       ['modles', 'list'],
-      'Expected an image file, a folder or a command (styles, serve or models) but received modles, which names none of them; see portoon --help',
+      'Expected an image file, a folder or a command (styles, serve, worker or models) but received modles, which names none of them; see portoon --help',
     ],
-    [['help', 'foo'], 'Expected a command of portoon (styles, serve or models) but received foo'],
+    [['help', 'foo'], 'Expected a command of portoon (styles, serve, worker or models) but received foo'],
     [['models'], 'Expected a command of portoon models (list, pull or verify) but received none'],
     [['models', 'lst'], 'Expected a command of portoon models (list, pull or verify) but received lst (did you mean list?)'],
     [['models', 'pull', '--bogus'], 'Expected an option listed by "portoon models pull --help" but received --bogus'],

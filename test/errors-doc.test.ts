@@ -31,28 +31,31 @@ describe('error table', () => {
         status: 507,
         exit: 1,
         summary: 'A | in the meaning, and a meaning longer than every other.',
+        retry: false,
       },
     } as const;
     const doc = errorsDocument(grown);
     expect(await prettierClean(doc)).toBe(true);
-    expect(doc).toContain('| `E_SOMETHING_MUCH_LONGER_THAN_BEFORE` | 507         | 1        | A \\| in the meaning');
+    expect(doc).toContain('| `E_SOMETHING_MUCH_LONGER_THAN_BEFORE` | 507         | 1        | no          | A \\| in the meaning');
     expect(errorTableMarkdown(grown).split('\n')).toHaveLength(Object.keys(grown).length + 2);
   });
 
-  it('docs/errors.md lists exactly the codes of the table, with the same status, exit code and meaning', () => {
+  it('docs/errors.md lists exactly the codes of the table, with the same status, exit code, retry and meaning', () => {
     const doc = readFileSync(DOC_PATH, 'utf8');
-    const rows = [...doc.matchAll(/^\|\s*`(E_[A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(\d)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
+    const rows = [...doc.matchAll(/^\|\s*`(E_[A-Z_]+)`\s*\|\s*(\d+)\s*\|\s*(\d)\s*\|\s*(yes|no)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
       code: m[1]!,
       status: Number(m[2]),
       exit: Number(m[3]),
-      summary: m[4]!,
+      retry: m[4] === 'yes',
+      summary: m[5]!,
     }));
     expect(rows.map((r) => r.code).sort()).toEqual(Object.keys(ERROR_TABLE).sort());
     for (const row of rows) {
       const entry = ERROR_TABLE[row.code as keyof typeof ERROR_TABLE];
-      expect({ status: row.status, exit: row.exit, summary: row.summary }).toEqual({
+      expect({ status: row.status, exit: row.exit, retry: row.retry, summary: row.summary }).toEqual({
         status: entry.status,
         exit: entry.exit,
+        retry: entry.retry,
         summary: entry.summary,
       });
     }

@@ -12,6 +12,7 @@ import { INTERRUPTED_EXIT_CODE, runCartoonize, type CartoonizeCliOptions } from 
 import { runModelsList, runModelsPull, runModelsVerify, type PullCliOptions } from './models-command.js';
 import { intParser, listWords, lowerCase, parseDevice, splitMix } from './parse.js';
 import { addServeCommand } from './serve-command.js';
+import { addWorkerCommand } from './worker-command.js';
 import { runStyles } from './styles-command.js';
 import { applyUsageErrors, toUsageError } from './usage-errors.js';
 
@@ -80,6 +81,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action((options: { json?: boolean; modelsDir?: string }) => setExit(runStyles(options)));
 
   addServeCommand(program, setExit);
+  addWorkerCommand(program, setExit);
 
   const models = program.command('models').description('manage the model store (list | pull | verify)');
   models

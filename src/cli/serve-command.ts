@@ -6,31 +6,43 @@
 import { Command, Option } from 'commander';
 import type { FastifyBaseLogger } from 'fastify';
 import { toPortoonError } from '../core/errors.js';
-import { resolveServerConfig, SERVER_SETTINGS, shownDefault, type RawSettings, type SettingName } from '../server/config.js';
-import { createService } from '../server/service.js';
+import { resolveServerConfig, SERVER_SETTINGS, settingOf, shownDefault, type RawSettings, type SettingName } from '../server/config.js';
+import { startService } from '../server/start-service.js';
 
 export function addServeCommand(program: Command, setExit: (code: number) => void): void {
   const command = program
     .command('serve')
     .description('run the HTTP service: web UI at /, REST API at /api/v1, docs at /docs')
     .addHelpText('after', '\nEvery option can also be set with the environment variable shown in brackets.');
-  for (const [name, setting] of Object.entries(SERVER_SETTINGS) as Array<[SettingName, (typeof SERVER_SETTINGS)[SettingName]]>) {
+  const names = Object.keys(SERVER_SETTINGS) as SettingName[];
+  addSettingOptions(command, names);
+  command.action(async (options: Record<string, string | boolean | undefined>) => {
+    setExit(await runServe(settingFlags(options, names)));
+  });
+}
+
+/** Adds a command-line option for each setting, with its variable and default in the help. */
+export function addSettingOptions(command: Command, names: readonly SettingName[]): void {
+  for (const name of names) {
+    const setting = settingOf(name);
     // --trust-proxy alone means one hop; it also takes a hop count or proxy addresses.
     const valueName =
       setting.kind === 'proxy'
         ? ' [hops|a,b]'
-        : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : setting.kind === 'url' ? 'url' : 'value'}>`;
+        : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : setting.kind === 'url' || setting.kind === 'redis' ? 'url' : 'value'}>`;
     const option = new Option(`${setting.flag}${valueName}`, `${setting.help} [${setting.env}] (default: ${shownDefault(name)})`);
     command.addOption(option);
   }
-  command.action(async (options: Record<string, string | boolean | undefined>) => {
-    const flags: RawSettings = {};
-    for (const name of Object.keys(SERVER_SETTINGS) as SettingName[]) {
-      const value = options[name];
-      if (value !== undefined) flags[name] = String(value);
-    }
-    setExit(await runServe(flags));
-  });
+}
+
+/** The raw values of the settings given on the command line (commander names them by setting). */
+export function settingFlags(options: Record<string, string | boolean | undefined>, names: readonly SettingName[]): RawSettings {
+  const flags: RawSettings = {};
+  for (const name of names) {
+    const value = options[name];
+    if (value !== undefined) flags[name] = String(value);
+  }
+  return flags;
 }
 
 /** How long past the grace period a shutdown may take (closing sockets, stopping workers). */
@@ -58,43 +70,67 @@ function killAfterFlush(log: FastifyBaseLogger & { flush?: (done: () => void) =>
 
 export async function runServe(flags: RawSettings): Promise<number> {
   const config = resolveServerConfig(flags);
-  const service = await createService(config);
+  const service = await startService(config);
   const { app } = service;
+  return runUntilSignalled(app.log, config.shutdownGraceMs, {
+    async start() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      app.log.info({ url: address }, 'listening');
+      await service.warmUp();
+    },
+    close: () => service.close(),
+  });
+}
+
+/**
+ * Starts a service and keeps it running until a signal has triggered its shutdown and the shutdown
+ * has finished. A start-up failure is logged, the service closed, and the error thrown.
+ */
+export async function runUntilSignalled(
+  log: FastifyBaseLogger,
+  graceMs: number,
+  service: { start(): Promise<unknown>; close(): Promise<void> },
+): Promise<number> {
+  const stopped = stopOnSignals(log, graceMs, () => service.close());
+  try {
+    await service.start();
+  } catch (error) {
+    const e = toPortoonError(error);
+    log.fatal({ code: e.code, err: error }, 'start-up failed');
+    await service.close().catch(() => undefined);
+    throw e;
+  }
+  await stopped;
+  return 0;
+}
+
+/**
+ * Shuts down gracefully on the first SIGTERM or SIGINT (`close`, which gets `graceMs` and a margin
+ * before the process is killed), and at once on a second one. Resolves once the shutdown is done.
+ */
+function stopOnSignals(log: FastifyBaseLogger, graceMs: number, close: () => Promise<void>): Promise<void> {
   let stopping: Promise<void> | undefined;
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
   const stop = (signal: string): void => {
     if (stopping) {
-      app.log.warn({ signal }, 'second signal: exiting now');
-      killAfterFlush(app.log);
+      log.warn({ signal }, 'second signal: exiting now');
+      killAfterFlush(log);
       return;
     }
-    app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing accepted work');
+    log.info({ signal, graceMs }, 'shutting down: finishing accepted work');
     // Accepted work gets the grace period; a shutdown still not done well after it (a worker stuck in
     // native code) must not keep the process alive for ever.
     setTimeout(() => {
-      app.log.error({ graceMs: config.shutdownGraceMs }, 'shutdown did not finish after the grace period: exiting now');
-      killAfterFlush(app.log);
-    }, config.shutdownGraceMs + SHUTDOWN_OVERRUN_MS).unref();
-    stopping = service
-      .close()
-      .catch((error: unknown) => app.log.error({ err: error }, 'shutdown failed'))
-      .then(() => app.log.info('stopped'))
+      log.error({ graceMs }, 'shutdown did not finish after the grace period: exiting now');
+      killAfterFlush(log);
+    }, graceMs + SHUTDOWN_OVERRUN_MS).unref();
+    stopping = close()
+      .catch((error: unknown) => log.error({ err: error }, 'shutdown failed'))
+      .then(() => log.info('stopped'))
       .finally(markStopped);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  try {
-    const address = await app.listen({ host: config.host, port: config.port });
-    app.log.info({ url: address }, 'listening');
-    await service.warmUp();
-  } catch (error) {
-    const e = toPortoonError(error);
-    app.log.fatal({ code: e.code, err: error }, 'start-up failed');
-    await service.close().catch(() => undefined);
-    throw e;
-  }
-  // Runs until a signal has triggered the shutdown and it has finished.
-  await stopped;
-  return 0;
+  return stopped;
 }

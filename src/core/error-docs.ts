@@ -6,9 +6,11 @@
  */
 import { ERROR_TABLE } from './errors.js';
 
-type ErrorTable = Readonly<Record<string, { readonly status: number; readonly exit: number; readonly summary: string }>>;
+type ErrorTable = Readonly<
+  Record<string, { readonly status: number; readonly exit: number; readonly summary: string; readonly retry: boolean }>
+>;
 
-const HEADER = ['code', 'HTTP status', 'CLI exit', 'meaning'] as const;
+const HEADER = ['code', 'HTTP status', 'CLI exit', 'job retried', 'meaning'] as const;
 
 /** A pipe would end the cell early; backslash-escaping it is how GitHub Markdown and Prettier keep it. */
 function cell(text: string): string {
@@ -20,7 +22,13 @@ function cell(text: string): string {
  * generated file passes `prettier --check` as it is written.
  */
 export function errorTableMarkdown(table: ErrorTable = ERROR_TABLE): string {
-  const rows = Object.entries(table).map(([code, entry]) => [`\`${code}\``, String(entry.status), String(entry.exit), cell(entry.summary)]);
+  const rows = Object.entries(table).map(([code, entry]) => [
+    `\`${code}\``,
+    String(entry.status),
+    String(entry.exit),
+    entry.retry ? 'yes' : 'no',
+    cell(entry.summary),
+  ]);
   const widths = HEADER.map((title, column) => Math.max(3, title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]): string => `| ${cells.map((text, column) => text.padEnd(widths[column]!)).join(' | ')} |`;
   return [line(HEADER), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
@@ -37,6 +45,10 @@ Every error Portoon reports has a stable code and one message a user can act on.
 \`portoon: <message> [<code>]\` on stderr and exits with the code's exit status; the HTTP service
 answers with the code's status. This file is generated from \`ERROR_TABLE\` in \`src/core/errors.ts\`
 by \`npm run docs:errors\`, and a test fails when the two differ.
+
+"Job retried" says what a queue worker does with a background job that fails with the code: \`yes\`
+runs it again (up to the attempts the queue allows, perhaps on another worker), \`no\` fails it at
+once, because another attempt would fail the same way (a bad input, a timeout).
 
 ${errorTableMarkdown(table)}
 

@@ -358,15 +358,7 @@ export class Portoon implements CartoonEngine {
    *   damaged one; E_IMAGE_TOO_LARGE when a frame has more pixels than `maxInputPixels`.
    */
   async probeVideo(input: FileRef): Promise<VideoInfo> {
-    const info = await probeVideo(input.path);
-    if (info.width * info.height > this.#maxInputPixels) {
-      throw new PortoonError(
-        'E_IMAGE_TOO_LARGE',
-        `The video's frames are ${info.width}x${info.height}, more than the limit of ${this.#maxInputPixels} pixels`,
-        { details: { width: info.width, height: info.height, maxInputPixels: this.#maxInputPixels } },
-      );
-    }
-    return info;
+    return probeVideo(input.path, { maxInputPixels: this.#maxInputPixels });
   }
 
   /**

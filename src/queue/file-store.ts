@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, mkdirSync } from 'node:fs';
-import { copyFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -61,6 +61,29 @@ export class FileStore {
   /** Removes a file of the store; a missing one is fine (already removed). */
   async remove(path: string | undefined): Promise<void> {
     if (path !== undefined) await rm(path, { force: true });
+  }
+
+  /**
+   * Removes the files directly in the folder last written more than `olderThanMs` ago: leftovers of
+   * a process that died with jobs in flight, when a fixed folder (`--jobs-dir`) is used again. Only
+   * files are removed, and a file that disappears meanwhile is not counted.
+   * @returns how many files were removed.
+   */
+  async sweep(olderThanMs: number): Promise<number> {
+    const before = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(this.dir, entry.name);
+      try {
+        if ((await stat(path)).mtimeMs >= before) continue;
+        await rm(path);
+        removed += 1;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return removed;
   }
 
   /** Removes the store's own folder (only one it created itself). */

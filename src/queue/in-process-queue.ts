@@ -9,12 +9,20 @@ import { randomUUID } from 'node:crypto';
 import { PortoonError, toPortoonError } from '../core/errors.js';
 import type { CartoonEngine } from '../core/engine-port.js';
 import { isFinished, type JobStatus } from '../core/job.js';
-import { overallProgress, type Stage, type StageProgress } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
-import type { VideoInfo, VideoParams, VideoProgress } from '../core/video/types.js';
+import type { VideoInfo, VideoParams } from '../core/video/types.js';
 import { mimeTypeOf } from '../core/formats.js';
 import { FileStore } from './file-store.js';
 import type { JobInput, JobMeta, JobQueue, JobResult, QueueCounts } from './job-queue.js';
+import {
+  acceptedStatus,
+  finishStatus,
+  recordFrames,
+  recordProgress,
+  recordResult,
+  startedStatus,
+  VIDEO_MEDIA_TYPES,
+} from './job-status.js';
 
 export interface InProcessQueueOptions {
   /** Jobs that may wait for a free worker, beyond those running. Default 8. */
@@ -107,17 +115,7 @@ export class InProcessQueue implements JobQueue {
     let markDone!: () => void;
     const done = new Promise<void>((resolve) => (markDone = resolve));
     const job: Job = {
-      status: {
-        id: randomUUID(),
-        state: 'queued',
-        kind: video ? 'video' : 'image',
-        style: request.style,
-        ...(meta.filename ? { filename: meta.filename } : {}),
-        ...(meta.owner ? { owner: meta.owner } : {}),
-        progress: {},
-        overall: 0,
-        createdAt: new Date().toISOString(),
-      },
+      status: acceptedStatus(randomUUID(), video ? 'video' : 'image', request, meta),
       input: file,
       video: video?.params,
       videoInfo: video?.info,
@@ -242,8 +240,7 @@ export class InProcessQueue implements JobQueue {
   #run(job: Job): void {
     const started = performance.now();
     const elapsed = (): number => performance.now() - started;
-    job.status.state = 'running';
-    job.status.startedAt = new Date().toISOString();
+    job.status = startedStatus(job.status);
     const video = job.video;
     const limitMs = video ? this.#options.videoTimeoutMs : this.#options.timeoutMs;
     const timeout = setTimeout(() => {
@@ -271,15 +268,7 @@ export class InProcessQueue implements JobQueue {
           // Timed out or cancelled meanwhile: nobody will ask for the file.
           if (isFinished(job.status.state)) return this.#store.remove(result.file);
           job.result = result;
-          if (result.report) {
-            job.status.report = result.report;
-            // The last progress messages from the worker may arrive after its result: every stage that ran is done.
-            for (const stage of Object.keys(result.report.timings) as Stage[]) job.status.progress[stage] = 1;
-          }
-          if (result.video) {
-            job.status.video = result.video;
-            job.status.frames = { done: result.video.frames, total: result.video.frames, fps: job.status.frames?.fps ?? 0 };
-          }
+          recordResult(job.status, result);
           this.#finish(job, 'completed', elapsed());
           return undefined;
         },
@@ -300,11 +289,7 @@ export class InProcessQueue implements JobQueue {
 
   #finish(job: Job, state: 'completed' | 'failed' | 'cancelled', runMs: number): void {
     if (isFinished(job.status.state)) return;
-    const now = Date.now();
-    job.status.state = state;
-    job.status.finishedAt = new Date(now).toISOString();
-    job.status.expiresAt = new Date(now + this.#options.ttlMs).toISOString();
-    if (state === 'completed') job.status.overall = 1;
+    finishStatus(job.status, state, this.#options.ttlMs);
     void this.#store.remove(job.input);
     job.input = undefined;
     if (state === 'completed') this.#runEstimateMs = 0.7 * this.#runEstimateMs + 0.3 * runMs;
@@ -336,27 +321,6 @@ export class InProcessQueue implements JobQueue {
     this.#jobs.delete(job.status.id);
     return this.#store.remove(file);
   }
-}
-
-function recordProgress(status: JobStatus, { stage, progress }: StageProgress): void {
-  if (status.state !== 'running') return;
-  status.stage = stage;
-  status.progress[stage] = roundProgress(Math.max(status.progress[stage] ?? 0, progress));
-  // Never backwards (the per-face steps interleave), and 1 only once the job has completed.
-  status.overall = roundProgress(Math.min(0.99, Math.max(status.overall, overallProgress({ stage, progress }))));
-}
-
-function recordFrames(status: JobStatus, { framesDone, framesTotal, fps }: VideoProgress): void {
-  if (status.state !== 'running') return;
-  status.frames = { done: framesDone, total: framesTotal, fps: roundProgress(fps) };
-  status.overall = roundProgress(Math.min(0.99, Math.max(status.overall, framesDone / Math.max(1, framesTotal))));
-}
-
-const VIDEO_MEDIA_TYPES = { mp4: 'video/mp4', webm: 'video/webm', gif: 'image/gif' } as const;
-
-/** Progress is a fraction for people and progress bars: three decimals, not 0.32499999999999996. */
-function roundProgress(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 /** A copy callers may keep or serialize without seeing later changes. */

@@ -6,6 +6,7 @@
  * queue backend and drive it with `app.inject()`.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { CartoonEngine } from '../core/engine-port.js';
 import type { StyleInfo } from '../core/style-info.js';
 import type { JobQueue } from '../queue/job-queue.js';
@@ -38,6 +39,8 @@ export interface AppDependencies {
   /** Folder of the built web UI; when missing, `/` explains how to build it. */
   webRoot: string | undefined;
   previewImage: string | undefined;
+  /** The Redis of a cluster, where the rate limit's counters are shared by every API node. */
+  rateLimitRedis?: Redis | undefined;
 }
 
 /** Builds the application; `ready()` (or `listen()`) is the caller's. */
@@ -77,7 +80,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   registerErrorHandling(app, { maxUploadBytes: config.maxUploadBytes, metrics });
   registerSharedSchemas(app);
   await registerSecurity(app, config);
-  await registerRateLimit(app, config);
+  await registerRateLimit(app, config, deps.rateLimitRedis);
   await registerMultipart(app, config);
   await registerOpenApi(app, config);
 

@@ -5,12 +5,14 @@
  * then frozen.
  */
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PortoonError } from '../core/errors.js';
+import { parseRedisUrl } from '../queue/redis/connection.js';
 
-type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy' | 'url';
+type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy' | 'url' | 'redis';
 
-interface Setting {
+export interface Setting {
   flag: string;
   env: string;
   kind: Kind;
@@ -157,6 +159,27 @@ export const SERVER_SETTINGS = {
     min: 1,
     help: 'Space for finished job results (files in the jobs folder); beyond it the oldest are forgotten first.',
   },
+  queue: {
+    flag: '--queue',
+    env: 'PORTOON_QUEUE',
+    kind: 'redis',
+    shown: 'none (jobs run in this process)',
+    help: 'Redis URL of a job queue shared by several nodes (redis://host:6379/0): this node accepts jobs and `portoon worker` processes run them.',
+  },
+  queueName: {
+    flag: '--queue-name',
+    env: 'PORTOON_QUEUE_NAME',
+    kind: 'string',
+    shown: 'jobs',
+    help: 'With --queue: the queue’s name in Redis; deployments that share one Redis use different names.',
+  },
+  blobStore: {
+    flag: '--blob-store',
+    env: 'PORTOON_BLOB_STORE',
+    kind: 'string',
+    shown: '--jobs-dir, else portoon-QUEUE_NAME in the temporary folder',
+    help: 'With --queue: where job files live, the same for every node: a folder all nodes mount, or s3://bucket/prefix?endpoint=… (keys from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).',
+  },
   rateLimit: {
     flag: '--rate-limit',
     env: 'PORTOON_RATE_LIMIT',
@@ -217,7 +240,62 @@ export const SERVER_SETTINGS = {
   },
 } as const satisfies Record<string, Setting>;
 
-export type SettingName = keyof typeof SERVER_SETTINGS;
+/** Settings of `portoon worker` alone (it also takes the serve settings listed in WORKER_SETTINGS). */
+export const WORKER_ONLY_SETTINGS = {
+  metricsPort: {
+    flag: '--metrics-port',
+    env: 'PORTOON_METRICS_PORT',
+    kind: 'int',
+    default: 9464,
+    min: 0,
+    max: 65535,
+    help: 'Worker: TCP port of its /metrics, /healthz and /readyz (on --host); 0 picks a free one.',
+  },
+  lockDuration: {
+    flag: '--lock-duration',
+    env: 'PORTOON_LOCK_DURATION',
+    kind: 'int',
+    default: 30,
+    min: 1,
+    max: 3600,
+    help: 'Worker: seconds a job stays locked to its worker without renewal (renewed every half); a job whose worker died is run again by another after it.',
+  },
+  maxStalls: {
+    flag: '--max-stalls',
+    env: 'PORTOON_MAX_STALLS',
+    kind: 'int',
+    default: 3,
+    min: 0,
+    max: 100,
+    help: 'Worker: times one job may lose its worker (killed, out of memory) and be run again before it fails for good.',
+  },
+} as const satisfies Record<string, Setting>;
+
+const ALL_SETTINGS = { ...SERVER_SETTINGS, ...WORKER_ONLY_SETTINGS };
+
+export type ServeSettingName = keyof typeof SERVER_SETTINGS;
+export type SettingName = keyof typeof ALL_SETTINGS;
+
+/** The settings `portoon worker` takes: the engine's and the queue's from the serve table, then its own. */
+export const WORKER_SETTINGS: readonly SettingName[] = [
+  'host',
+  'metricsPort',
+  'queue',
+  'queueName',
+  'blobStore',
+  'jobsDir',
+  'modelsDir',
+  'styles',
+  'workers',
+  'threads',
+  'device',
+  'maxPixels',
+  'jobTtl',
+  'lockDuration',
+  'maxStalls',
+  'shutdownGrace',
+  'logLevel',
+];
 
 /** Which X-Forwarded-For hops are believed (see fastify's `trustProxy`). Never "all": the leftmost entry is whatever the client wrote. */
 export type TrustProxy = false | number | readonly string[];
@@ -258,6 +336,11 @@ export interface ServerConfig {
   jobsDir: string | undefined;
   jobTtlMs: number;
   resultMemoryBytes: number;
+  /** Undefined: jobs run in this process. A validated redis:// URL otherwise. */
+  queue: string | undefined;
+  queueName: string;
+  /** Where a queue's job files live (a folder or an s3:// URL); undefined without --queue. */
+  blobStore: string | undefined;
   rateLimitPerMinute: number;
   apiKeys: readonly string[];
   corsOrigins: readonly string[];
@@ -275,7 +358,7 @@ export interface ServerConfig {
 export type RawSettings = Partial<Record<SettingName, string>>;
 
 function readSetting(name: SettingName, flags: RawSettings, env: NodeJS.ProcessEnv): { raw: string; source: string } | undefined {
-  const setting: Setting = SERVER_SETTINGS[name];
+  const setting: Setting = ALL_SETTINGS[name];
   const fromFlag = flags[name];
   if (fromFlag !== undefined) return { raw: fromFlag, source: setting.flag };
   const fromEnv = env[setting.env];
@@ -288,7 +371,7 @@ function bad(source: string, expected: string, raw: string): PortoonError {
 }
 
 function readInt(name: SettingName, flags: RawSettings, env: NodeJS.ProcessEnv, fallback?: number): number {
-  const setting: Setting = SERVER_SETTINGS[name];
+  const setting: Setting = ALL_SETTINGS[name];
   const value = readSetting(name, flags, env);
   if (!value) {
     const byDefault = fallback ?? setting.default;
@@ -404,6 +487,7 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     jobsDir: readSetting('jobsDir', flags, env)?.raw,
     jobTtlMs: readInt('jobTtl', flags, env) * 1000,
     resultMemoryBytes: readInt('resultMemoryMb', flags, env) * 1024 * 1024,
+    ...readQueueSettings(flags, env),
     rateLimitPerMinute: readInt('rateLimit', flags, env),
     apiKeys: Object.freeze(parseList('apiKeys', flags, env) ?? []),
     corsOrigins: Object.freeze(parseList('corsOrigins', flags, env) ?? []),
@@ -415,8 +499,95 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
   });
 }
 
+/** The queue settings: validated, the blob store defaulted (see `blobStore`'s help). */
+function readQueueSettings(
+  flags: RawSettings,
+  env: NodeJS.ProcessEnv,
+): { queue: string | undefined; queueName: string; blobStore: string | undefined } {
+  const queue = readSetting('queue', flags, env);
+  const name = readSetting('queueName', flags, env);
+  const queueName = name?.raw.trim() ?? 'jobs';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(queueName)) {
+    throw bad(name!.source, 'a name of letters, digits, "-", "_" and "." (at most 64)', name!.raw);
+  }
+  if (!queue) return { queue: undefined, queueName, blobStore: undefined };
+  const store = readSetting('blobStore', flags, env)?.raw.trim() || readSetting('jobsDir', flags, env)?.raw.trim();
+  return {
+    queue: parseRedisUrl(queue.raw, queue.source),
+    queueName,
+    blobStore: store || join(tmpdir(), `portoon-${queueName}`),
+  };
+}
+
+/** A setting's declaration (flag, variable, kind, help). */
+export function settingOf(name: SettingName): Setting {
+  return ALL_SETTINGS[name];
+}
+
 /** The default of a setting as shown in help and docs. */
 export function shownDefault(name: SettingName): string {
-  const setting: Setting = SERVER_SETTINGS[name];
+  const setting: Setting = ALL_SETTINGS[name];
   return setting.shown ?? String(setting.default);
+}
+
+/** The settings of a `portoon worker` process. */
+export interface WorkerConfig {
+  /** Address of the worker's metrics and health endpoints. */
+  host: string;
+  metricsPort: number;
+  queue: string;
+  queueName: string;
+  blobStore: string;
+  modelsDir: string | undefined;
+  /** Styles whose models are loaded at start-up; undefined: every installed style. */
+  styles: readonly string[] | undefined;
+  workers: number;
+  threads: number;
+  device: 'cpu' | 'cuda';
+  maxPixels: number;
+  /** How long the record of a job the sweeper fails is kept. */
+  jobTtlMs: number;
+  lockDurationMs: number;
+  maxStalls: number;
+  shutdownGraceMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/**
+ * Resolves the settings of `portoon worker` like `resolveServerConfig` does those of serve.
+ * @throws PortoonError E_BAD_OPTION naming the flag or variable at fault; without --queue.
+ */
+export function resolveWorkerConfig(flags: RawSettings = {}, env: NodeJS.ProcessEnv = process.env): Readonly<WorkerConfig> {
+  const queue = readQueueSettings(flags, env);
+  if (!queue.queue || !queue.blobStore) {
+    throw new PortoonError(
+      'E_BAD_OPTION',
+      'portoon worker needs the job queue to take jobs from: --queue redis://host:6379/0 (or PORTOON_QUEUE)',
+      {
+        details: { setting: '--queue' },
+      },
+    );
+  }
+  const workers = readInt('workers', flags, env);
+  const styles = parseList('styles', flags, env);
+  const host = readSetting('host', flags, env)?.raw.trim() ?? '127.0.0.1';
+  if (host === '') throw bad('--host', 'an address', host);
+  return Object.freeze({
+    host,
+    metricsPort: readInt('metricsPort', flags, env),
+    queue: queue.queue,
+    queueName: queue.queueName,
+    blobStore: queue.blobStore,
+    modelsDir: readSetting('modelsDir', flags, env)?.raw,
+    styles: styles && styles.length > 0 ? Object.freeze(styles) : undefined,
+    workers,
+    threads: readInt('threads', flags, env, Math.max(1, Math.floor(availableParallelism() / workers))),
+    device: parseChoice('device', flags, env, ['cpu', 'cuda'] as const, 'cpu'),
+    maxPixels: readInt('maxPixels', flags, env),
+    jobTtlMs: readInt('jobTtl', flags, env) * 1000,
+    lockDurationMs: readInt('lockDuration', flags, env) * 1000,
+    maxStalls: readInt('maxStalls', flags, env),
+    shutdownGraceMs: readInt('shutdownGrace', flags, env) * 1000,
+    logLevel: parseChoice('logLevel', flags, env, LOG_LEVELS, 'info'),
+  });
 }

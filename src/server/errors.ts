@@ -114,8 +114,11 @@ export function formatMb(bytes: number): string {
 
 export function sendError(reply: FastifyReply, error: PortoonError, retryAfter?: number): FastifyReply {
   const { status } = error;
-  // Only 500 messages may carry internals (paths, runtime messages); 503 and 504 messages are written for clients.
-  const message = status === 500 ? `${ERROR_TABLE[error.code].summary} (request ${reply.request.id})` : error.message;
+  // Only 500 messages may carry internals (paths, runtime messages); 503 and 504 messages are written for
+  // clients, except a cluster's unreachable Redis or store, whose messages name hosts and folders (the
+  // log keeps them).
+  const internal = status === 500 || error.code === 'E_QUEUE_UNAVAILABLE' || error.code === 'E_BLOB_STORE';
+  const message = internal ? `${ERROR_TABLE[error.code].summary} (request ${reply.request.id})` : error.message;
   if (status === 503 || status === 429) {
     const seconds = retryAfter ?? (typeof error.details.retryAfter === 'number' ? error.details.retryAfter : 5);
     if (!reply.hasHeader('retry-after')) reply.header('retry-after', String(seconds));

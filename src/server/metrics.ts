@@ -3,6 +3,7 @@
  * one process never share counters).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { JobMetrics } from '../queue/job-metrics.js';
 import type { JobQueue, JobStatus } from '../queue/job-queue.js';
 
 export type RejectionReason = 'queue_full' | 'rate_limited' | 'too_large' | 'unauthorized' | 'timeout' | 'bad_request' | 'bad_input';
@@ -12,9 +13,7 @@ export class ServiceMetrics {
   readonly #requests: Counter<'route' | 'method' | 'status'>;
   readonly #requestSeconds: Histogram<'route' | 'method' | 'status'>;
   readonly #rejected: Counter<'reason'>;
-  readonly #inferenceSeconds: Histogram<'model'>;
-  readonly #jobs: Counter<'state' | 'style'>;
-  readonly #jobSeconds: Histogram<'style'>;
+  readonly #jobs: JobMetrics;
 
   constructor(queue: () => JobQueue | undefined) {
     collectDefaultMetrics({ register: this.registry, prefix: 'portoon_' });
@@ -38,26 +37,7 @@ export class ServiceMetrics {
       labelNames: ['reason'],
       registers,
     });
-    this.#inferenceSeconds = new Histogram({
-      name: 'portoon_inference_seconds',
-      help: 'Time inside the neural network runtime per image, by model',
-      labelNames: ['model'],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
-    });
-    this.#jobs = new Counter({
-      name: 'portoon_jobs_total',
-      help: 'Finished images by final state and style',
-      labelNames: ['state', 'style'],
-      registers,
-    });
-    this.#jobSeconds = new Histogram({
-      name: 'portoon_job_run_seconds',
-      help: 'Time an image spent running in a worker, by style',
-      labelNames: ['style'],
-      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
-    });
+    this.#jobs = new JobMetrics(this.registry);
     new Gauge({
       name: 'portoon_queue_depth',
       help: 'Images waiting for a worker (state=queued) and being processed (state=running)',
@@ -83,11 +63,7 @@ export class ServiceMetrics {
 
   /** Called by the queue when a job reaches a final state. */
   observeJob(status: JobStatus, runMs: number): void {
-    const { style } = status;
-    this.#jobs.inc({ state: status.state, style });
-    if (status.state !== 'completed' || !status.report) return;
-    this.#jobSeconds.observe({ style }, runMs / 1000);
-    for (const [model, ms] of Object.entries(status.report.inference)) this.#inferenceSeconds.observe({ model }, ms / 1000);
+    this.#jobs.observeJob(status, runMs);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

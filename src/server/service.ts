@@ -5,13 +5,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { PortoonError } from '../core/errors.js';
 import { parseCartoonizeRequest } from '../core/request.js';
 import { Portoon } from '../node/portoon.js';
 import { FileStore } from '../queue/file-store.js';
 import { InProcessQueue } from '../queue/in-process-queue.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { buildApp } from './app.js';
+import { createEngine } from './create-engine.js';
 import type { ServerConfig } from './config.js';
 import { ServiceMetrics } from './metrics.js';
 import type { Readiness } from './routes/health.js';
@@ -24,35 +24,28 @@ export const WEB_ROOT = fileURLToPath(new URL('dist/web/', PACKAGE_ROOT));
  */
 export const SAMPLE_PHOTO = fileURLToPath(new URL('docs/images/20-original.jpg', PACKAGE_ROOT));
 
-export interface Service {
+/** What `portoon serve` runs, in either mode. */
+export interface RunningService {
   app: FastifyInstance;
-  portoon: Portoon;
   queue: JobQueue;
   metrics: ServiceMetrics;
   readiness: Readiness;
-  /** Styles whose models are loaded (all served styles that are installed). */
-  loadedStyles: string[];
-  /** Loads the models of the served styles into every worker, then marks the service ready. */
+  /** Gets ready to take work (loads models, or connects to the cluster), then marks the service ready. */
   warmUp(): Promise<void>;
-  /** Stops accepting work, lets accepted work finish (up to the grace period), stops the workers. */
+  /** Stops accepting work, lets accepted work finish (up to the grace period), releases what it holds. */
   close(): Promise<void>;
 }
 
+/** The single-process service: jobs run on this process's worker threads. */
+export interface Service extends RunningService {
+  portoon: Portoon;
+  /** Styles whose models are loaded (all served styles that are installed). */
+  loadedStyles: string[];
+}
+
 export async function createService(config: Readonly<ServerConfig>): Promise<Service> {
-  const portoon = await Portoon.create({
-    ...(config.modelsDir !== undefined ? { modelsDir: config.modelsDir } : {}),
-    workers: config.workers,
-    threads: config.threads,
-    device: config.device,
-    maxInputPixels: config.maxPixels,
-  });
+  const portoon = await createEngine(config);
   const known = new Set(portoon.catalogue.styles.map((style) => style.id));
-  for (const id of config.styles ?? []) {
-    if (!known.has(id)) {
-      await portoon.close();
-      throw new PortoonError('E_UNKNOWN_STYLE', `--styles: unknown style "${id}"; known styles: ${[...known].join(', ')}`);
-    }
-  }
   // The queue depth gauge reads the queue, and the queue reports finished jobs to the metrics.
   const metrics = new ServiceMetrics(() => queue);
   // Uploads, waiting inputs and results live here as files; a video upload is written straight into it.
@@ -78,6 +71,7 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
     webRoot: WEB_ROOT,
     previewImage: config.previewImage ?? SAMPLE_PHOTO,
   });
+  removeLeftovers(store, config, (removed) => app.log.info({ removed, dir: store.dir }, 'removed files left by an earlier run'));
   const served = config.styles ?? [...known];
   const service: Service = {
     app,
@@ -115,4 +109,18 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
     },
   };
   return service;
+}
+
+/**
+ * A jobs folder given by the operator outlives the process: files a crashed run left there (inputs it
+ * never processed, results nobody fetched) are removed at start-up, once they are older than any job
+ * of another process sharing the folder could still need. (While it runs, the queue removes its own
+ * files itself.)
+ */
+function removeLeftovers(store: FileStore, config: Readonly<ServerConfig>, onRemoved: (removed: number) => void): void {
+  const oldestUseful = config.jobTtlMs + config.videoTimeoutMs + config.shutdownGraceMs;
+  void store
+    .sweep(oldestUseful)
+    .then((removed) => removed > 0 && onRemoved(removed))
+    .catch(() => undefined);
 }

@@ -24,7 +24,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Readiness: 200 once the models of the served styles are loaded, 503 before (and while shutting down) */
+    /** Readiness: 200 once the models of the served styles are loaded (in a cluster: Redis and the blob store answer), 503 before (and while shutting down) */
     get: operations['getReadiness'];
     put?: never;
     post?: never;
@@ -232,6 +232,8 @@ export interface components {
          *     - `E_REQUEST_TIMEOUT`: HTTP 408. The request did not arrive completely within the time limit.
          *     - `E_TIMEOUT`: HTTP 504. Processing took longer than the time limit.
          *     - `E_NOT_READY`: HTTP 503. The service is still starting (loading models).
+         *     - `E_QUEUE_UNAVAILABLE`: HTTP 503. The job queue (Redis) cannot be reached.
+         *     - `E_BLOB_STORE`: HTTP 503. The store of job files (shared folder or S3 bucket) cannot be read or written.
          *     - `E_INTERNAL`: HTTP 500. An unexpected internal error.
          * @enum {string}
          */
@@ -265,6 +267,8 @@ export interface components {
           | 'E_REQUEST_TIMEOUT'
           | 'E_TIMEOUT'
           | 'E_NOT_READY'
+          | 'E_QUEUE_UNAVAILABLE'
+          | 'E_BLOB_STORE'
           | 'E_INTERNAL';
         /** @description What went wrong and what to do about it */
         message: string;
@@ -494,6 +498,12 @@ export interface operations {
         content: {
           'application/json': {
             status?: string;
+            /** @description A cluster’s job queue: "redis" once it answers */
+            queue?: string;
+            /** @description A cluster’s store of job files (fs:… or s3://…), once it reads and writes */
+            store?: string;
+            /** @description Live worker nodes of a cluster */
+            workers?: number;
           };
         };
       };
@@ -515,7 +525,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_NOT_READY`: The service is still starting (loading models). `E_CLOSED`: The engine was closed while work was pending. */
+      /** @description `E_NOT_READY`: The service is still starting (loading models). `E_CLOSED`: The engine was closed while work was pending. `E_QUEUE_UNAVAILABLE`: The job queue (Redis) cannot be reached. `E_BLOB_STORE`: The store of job files (shared folder or S3 bucket) cannot be read or written. */
       503: {
         headers: {
           /** @description Seconds to wait before trying again */

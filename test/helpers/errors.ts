@@ -12,3 +12,13 @@ export function errorOf(fn: () => unknown): PortoonError {
   }
   throw new Error('expected a PortoonError');
 }
+
+/** The PortoonError `promise` rejects with; fails the test when it resolves or rejects with something else. */
+export async function rejection(promise: Promise<unknown>): Promise<PortoonError> {
+  const error = await promise.then(
+    () => new Error('expected a rejection, but it resolved'),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PortoonError);
+  return error as PortoonError;
+}

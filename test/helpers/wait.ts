@@ -80,3 +80,26 @@ export async function within<T>(what: string, promise: Promise<T>, timeoutMs: nu
     clearTimeout(timer);
   }
 }
+
+/**
+ * Polls a queue until the job is in `state` (and `check` holds). Fails at once when the job is unknown
+ * or has finished in another state, and after the deadline otherwise.
+ */
+export function waitForQueuedJob(
+  queue: { status(id: string): Promise<JobStatus | undefined> },
+  id: string,
+  state: JobState,
+  { timeoutMs, check = () => true }: { timeoutMs: number; check?: (status: JobStatus) => boolean },
+): Promise<JobStatus> {
+  return waitFor(
+    `job ${id} to be ${state}`,
+    async () => {
+      const status = await queue.status(id);
+      if (!status) throw new Error(`job ${id} is unknown`);
+      if (status.state !== state && isFinished(status.state)) throw new Error(`job ${id} finished as ${status.state}, not ${state}`);
+      return status;
+    },
+    (status) => status.state === state && check(status),
+    { timeoutMs, intervalMs: 10 },
+  );
+}

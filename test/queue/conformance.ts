@@ -13,7 +13,8 @@ import { PortoonError } from '../../src/core/errors.js';
 import { parseCartoonizeRequest, type CartoonizeParams, type CartoonizeRequest } from '../../src/core/request.js';
 import { isFinished, type JobQueue, type JobState, type JobStatus } from '../../src/queue/job-queue.js';
 import { portrait, TEST_OUTPUT_DIR, video } from '../helpers/env.js';
-import { waitFor, within } from '../helpers/wait.js';
+import { rejection } from '../helpers/errors.js';
+import { waitFor, waitForQueuedJob, within } from '../helpers/wait.js';
 
 export interface ConformanceOptions {
   /** Jobs that may wait beyond the running ones. */
@@ -25,6 +26,12 @@ export interface ConformanceOptions {
 /** The backend under test: makes a queue that runs its jobs on the given engine. */
 export interface QueueBackend {
   create(engine: CartoonEngine, options: ConformanceOptions): Promise<JobQueue>;
+  /**
+   * For a durable backend (its jobs outlive the process that accepted them): a new queue on the same
+   * jobs as `closed`, as another node of the cluster would be. A backend without it keeps its jobs in
+   * the closing process, which finishes or fails them before it goes.
+   */
+  successor?(closed: JobQueue, engine: CartoonEngine, options: ConformanceOptions): Promise<JobQueue>;
 }
 
 /** A job whose run keeps the engine's one worker busy until it is released. */
@@ -72,15 +79,6 @@ const small = (): Uint8Array => readFileSync(portrait('01-woman-mask-peace.jpg')
 const request = (params: CartoonizeParams): CartoonizeRequest => parseCartoonizeRequest(params);
 const quick = (params: Partial<CartoonizeParams> = {}): CartoonizeRequest => request({ style: QUICK_STYLE, ...params });
 
-async function rejection(promise: Promise<unknown>): Promise<PortoonError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(PortoonError);
-  return error as PortoonError;
-}
-
 export function describeQueueConformance(name: string, backend: QueueBackend, setup: () => Promise<EngineHarness>): void {
   describe(`job queue conformance: ${name}`, () => {
     let harness: EngineHarness;
@@ -102,17 +100,7 @@ export function describeQueueConformance(name: string, backend: QueueBackend, se
 
     /** The job's status once it is in `state` (fails after the deadline, or at once if it finished otherwise). */
     const untilState = (queue: JobQueue, id: string, state: JobState): Promise<JobStatus> =>
-      waitFor(
-        `job ${id} to be ${state}`,
-        async () => {
-          const status = await queue.status(id);
-          if (!status) throw new Error(`job ${id} is unknown`);
-          if (status.state !== state && isFinished(status.state)) throw new Error(`job ${id} finished as ${status.state}, not ${state}`);
-          return status;
-        },
-        (status) => status.state === state,
-        { timeoutMs: harness.deadlineMs, intervalMs: 10 },
-      );
+      waitForQueuedJob(queue, id, state, { timeoutMs: harness.deadlineMs });
 
     beforeAll(async () => {
       harness = await setup();
@@ -339,32 +327,63 @@ export function describeQueueConformance(name: string, backend: QueueBackend, se
       expect((await finished(queue, id)).state).toBe('completed');
     });
 
-    it('on close, refuses new jobs and lets accepted ones finish, running and waiting', async () => {
+    /** A queue of its own (the test closes it) with a held job running and a quick one waiting. */
+    const runningAndWaiting = async (): Promise<{ queue: JobQueue; job: HeldJob; a: JobStatus; b: JobStatus }> => {
       const queue = await backend.create(harness.engine, DEFAULTS);
       const job = hold();
       const a = await queue.enqueue(job.input, job.request);
       await untilState(queue, a.id, 'running');
       const b = await queue.enqueue(small(), quick());
-      const closing = queue.close(60_000);
-      expect((await rejection(queue.enqueue(small(), quick()))).code).toBe('E_CLOSED');
-      expect((await queue.status(a.id))!.state).toBe('running');
-      job.release();
-      await within('the queue to close', closing, harness.deadlineMs);
-      expect((await queue.status(a.id))!.state).toBe('completed');
-      expect((await queue.status(b.id))!.state).toBe('completed');
-    });
+      return { queue, job, a, b };
+    };
 
-    it('on close, fails the jobs still unfinished when the grace period ends with E_CLOSED', async () => {
-      const queue = await backend.create(harness.engine, DEFAULTS);
-      const job = hold();
-      const a = await queue.enqueue(job.input, job.request);
-      await untilState(queue, a.id, 'running');
-      const b = await queue.enqueue(small(), quick());
-      await within('the queue to close', queue.close(50), harness.deadlineMs);
-      for (const id of [a.id, b.id]) {
-        expect(await queue.status(id)).toMatchObject({ state: 'failed', error: { code: 'E_CLOSED' } });
-        expect(await queue.result(id)).toBeUndefined();
-      }
-    });
+    const successor = backend.successor?.bind(backend);
+    if (!successor) {
+      it('on close, refuses new jobs and lets accepted ones finish, running and waiting', async () => {
+        const { queue, job, a, b } = await runningAndWaiting();
+        const closing = queue.close(60_000);
+        expect((await rejection(queue.enqueue(small(), quick()))).code).toBe('E_CLOSED');
+        expect((await queue.status(a.id))!.state).toBe('running');
+        job.release();
+        await within('the queue to close', closing, harness.deadlineMs);
+        expect((await queue.status(a.id))!.state).toBe('completed');
+        expect((await queue.status(b.id))!.state).toBe('completed');
+      });
+
+      it('on close, fails the jobs still unfinished when the grace period ends with E_CLOSED', async () => {
+        const { queue, a, b } = await runningAndWaiting();
+        await within('the queue to close', queue.close(50), harness.deadlineMs);
+        for (const id of [a.id, b.id]) {
+          expect(await queue.status(id)).toMatchObject({ state: 'failed', error: { code: 'E_CLOSED' } });
+          expect(await queue.result(id)).toBeUndefined();
+        }
+      });
+    } else {
+      it('on close, refuses new jobs and lets the running one finish; a waiting job is left for the next node, which runs it', async () => {
+        const { queue, job, a, b } = await runningAndWaiting();
+        const closing = queue.close(60_000);
+        expect((await rejection(queue.enqueue(small(), quick()))).code).toBe('E_CLOSED');
+        job.release();
+        await within('the queue to close', closing, harness.deadlineMs);
+        const next = await successor(queue, harness.engine, DEFAULTS);
+        open.push(next);
+        expect((await next.status(a.id))!.state).toBe('completed');
+        expect((await finished(next, b.id)).state).toBe('completed');
+        const meta = await sharp((await next.result(b.id))!.file).metadata();
+        expect([meta.width, meta.height]).toEqual([512, 512]);
+      });
+
+      it('on close past the grace period, puts unfinished jobs back in line: the next node completes them, nothing is lost or failed', async () => {
+        const { queue, job, a, b } = await runningAndWaiting();
+        await within('the queue to close', queue.close(50), harness.deadlineMs);
+        job.release();
+        const next = await successor(queue, harness.engine, DEFAULTS);
+        open.push(next);
+        for (const id of [a.id, b.id]) {
+          expect((await finished(next, id)).state).toBe('completed');
+          expect(await next.result(id)).toBeDefined();
+        }
+      });
+    }
   });
 }

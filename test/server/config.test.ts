@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PortoonError } from '../../src/core/errors.js';
-import { resolveServerConfig, SERVER_SETTINGS, shownDefault, type SettingName } from '../../src/server/config.js';
+import {
+  resolveServerConfig,
+  SERVER_SETTINGS,
+  settingOf,
+  shownDefault,
+  WORKER_ONLY_SETTINGS,
+  type SettingName,
+} from '../../src/server/config.js';
 import { REPO_ROOT } from '../helpers/env.js';
 
 function codeOf(fn: () => unknown): { code: string; message: string } {
@@ -103,7 +110,7 @@ describe('service configuration', () => {
     expect(resolveServerConfig({}, { PORTOON_PUBLIC_URL: 'http://10.0.0.5:8080/portoon/' }).publicUrl).toBe('http://10.0.0.5:8080/portoon');
   });
 
-  it('the README configuration table lists every setting with its flag, variable and default', () => {
+  it('the README configuration tables list every setting with its flag, variable and default: serve, then worker', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const rows = [...readme.matchAll(/^\|\s*`(--[a-z-]+)`\s*\|\s*`([A-Z_]+)`\s*\|\s*(.+?)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
       flag: m[1]!,
@@ -111,11 +118,12 @@ describe('service configuration', () => {
       shown: m[3]!,
       help: m[4]!,
     }));
-    const expected = (Object.keys(SERVER_SETTINGS) as SettingName[]).map((name) => ({
-      flag: SERVER_SETTINGS[name].flag,
-      env: SERVER_SETTINGS[name].env,
+    const names = [...Object.keys(SERVER_SETTINGS), ...Object.keys(WORKER_ONLY_SETTINGS)] as SettingName[];
+    const expected = names.map((name) => ({
+      flag: settingOf(name).flag,
+      env: settingOf(name).env,
       shown: shownDefault(name),
-      help: SERVER_SETTINGS[name].help,
+      help: settingOf(name).help,
     }));
     expect(rows).toEqual(expected);
   });

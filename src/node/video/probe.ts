@@ -36,6 +36,8 @@ interface ProbeOutput {
 
 export interface ProbeOptions {
   signal?: AbortSignal | undefined;
+  /** Frames with more pixels are refused with E_IMAGE_TOO_LARGE. Default: no limit. */
+  maxInputPixels?: number | undefined;
 }
 
 /**
@@ -46,7 +48,7 @@ export interface ProbeOptions {
  * @throws {PortoonError} E_INPUT_NOT_FOUND when the file cannot be read; E_EMPTY_INPUT for 0 bytes;
  *   E_UNSUPPORTED_FORMAT when it is not a video in a supported container, or has no video stream;
  *   E_DECODE_FAILED when it is damaged or cut off (ffprobe cannot read it, or its packets end early);
- *   E_FFMPEG_MISSING when ffprobe is not installed.
+ *   E_FFMPEG_MISSING when ffprobe is not installed; E_IMAGE_TOO_LARGE for frames beyond `maxInputPixels`.
  */
 export async function probeVideo(path: string, options: ProbeOptions = {}): Promise<VideoInfo> {
   await assertNonEmptyFile(path);
@@ -108,6 +110,14 @@ export async function probeVideo(path: string, options: ProbeOptions = {}): Prom
   const fps = variableFrameRate || averageRate === undefined ? frames / duration : averageRate;
 
   const audioStream = streams.find((s) => s.codec_type === 'audio');
+  const maxInputPixels = options.maxInputPixels ?? Number.POSITIVE_INFINITY;
+  if (codedWidth * codedHeight > maxInputPixels) {
+    throw new PortoonError(
+      'E_IMAGE_TOO_LARGE',
+      `The video's frames are ${codedWidth}x${codedHeight}, more than the limit of ${maxInputPixels} pixels`,
+      { details: { width: codedWidth, height: codedHeight, maxInputPixels } },
+    );
+  }
   return {
     container: probe.format?.format_name ?? DEMUXER[container],
     codec: video.codec_name ?? 'unknown',

@@ -18,7 +18,7 @@ import { jobRoutes } from './jobs.js';
 import { styleRoutes } from './styles.js';
 
 export interface ApiOptions {
-  config: Pick<ServerConfig, 'apiKeys' | 'maxUploadBytes' | 'maxVideoUploadBytes' | 'styles' | 'maxSide' | 'maxFaces'>;
+  config: Pick<ServerConfig, 'apiKeys' | 'maxUploadBytes' | 'maxVideoUploadBytes' | 'styles' | 'maxSide' | 'maxFaces' | 'queue'>;
   queue: JobQueue;
   /** Checks requests against the installed styles and probes uploads (the queue's engine). */
   engine: Pick<CartoonEngine, 'check' | 'probe' | 'probeVideo'>;
@@ -52,9 +52,15 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (
   api.addHook('onRequest', refuseWorkWhileDraining(readiness));
   // The routes say so too, for the OpenAPI document: they need a key, and can be refused for it or
   // for a shutdown under way.
+  // In a cluster every route reads or writes the shared queue and store, which may be out of reach.
+  const clustered = config.queue !== undefined;
   api.addHook('onRoute', (route) => {
     if (keyed) route.config = { ...route.config, needsKey: true };
-    addRouteErrors(route, [...(keyed ? (['E_UNAUTHORIZED'] as const) : []), ...(route.config?.createsWork ? (['E_CLOSED'] as const) : [])]);
+    addRouteErrors(route, [
+      ...(keyed ? (['E_UNAUTHORIZED'] as const) : []),
+      ...(route.config?.createsWork ? (['E_CLOSED'] as const) : []),
+      ...(clustered ? (['E_QUEUE_UNAVAILABLE', 'E_BLOB_STORE'] as const) : []),
+    ]);
   });
 
   const submit: SubmitContext = { queue, engine, styles: config.styles, maxSide: config.maxSide, maxFaces: config.maxFaces };

@@ -1,6 +1,6 @@
 /** Liveness, readiness and Prometheus metrics. */
 import type { FastifyPluginAsync } from 'fastify';
-import { PortoonError } from '../../core/errors.js';
+import { PortoonError, toPortoonError } from '../../core/errors.js';
 import { sendError } from '../errors.js';
 import type { ServiceMetrics } from '../metrics.js';
 
@@ -14,6 +14,11 @@ export interface Readiness {
    * connections.
    */
   draining: boolean;
+  /**
+   * What the service depends on besides itself (a cluster's Redis and blob store), checked on every
+   * /readyz: a failure makes it 503 with the failing part's error, and its facts go in the answer.
+   */
+  dependencies?: (() => Promise<Record<string, string | number>>) | undefined;
 }
 
 export interface HealthOptions {
@@ -24,6 +29,15 @@ export interface HealthOptions {
 /** /healthz, /readyz and /metrics, at the root: load balancers and scrapers need no key. */
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { readiness, metrics }) => {
   const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
+  const readySchema = {
+    type: 'object',
+    properties: {
+      status: { type: 'string' },
+      queue: { type: 'string', description: 'A cluster’s job queue: "redis" once it answers' },
+      store: { type: 'string', description: 'A cluster’s store of job files (fs:… or s3://…), once it reads and writes' },
+      workers: { type: 'integer', description: 'Live worker nodes of a cluster' },
+    },
+  } as const;
 
   app.get(
     '/healthz',
@@ -43,16 +57,22 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { rea
     {
       schema: {
         operationId: 'getReadiness',
-        summary: 'Readiness: 200 once the models of the served styles are loaded, 503 before (and while shutting down)',
+        summary:
+          'Readiness: 200 once the models of the served styles are loaded (in a cluster: Redis and the blob store answer), 503 before (and while shutting down)',
         tags: ['service'],
-        response: { 200: statusSchema },
+        response: { 200: readySchema },
       },
-      config: { errors: ['E_NOT_READY', 'E_CLOSED'] },
+      config: { errors: ['E_NOT_READY', 'E_CLOSED', 'E_QUEUE_UNAVAILABLE', 'E_BLOB_STORE'] },
     },
     async (_request, reply) => {
       if (readiness.draining) return sendError(reply, new PortoonError('E_CLOSED', 'The service is shutting down'), 5);
       if (!readiness.ready) return sendError(reply, new PortoonError('E_NOT_READY', readiness.reason), 2);
-      return { status: 'ready' };
+      if (!readiness.dependencies) return { status: 'ready' };
+      try {
+        return { status: 'ready', ...(await readiness.dependencies()) };
+      } catch (error) {
+        return sendError(reply, toPortoonError(error), 2);
+      }
     },
   );
 
