@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -796,5 +797,57 @@ describe('Redis (BullMQ) queue as a cluster: several nodes on one Redis and one 
     expect(cluster.files('results')).toEqual(keys.sort());
     expect(cluster.files('inputs')).toEqual([]);
     console.info(`[redis-cluster] 20 jobs on two workers: ${engines.map((engine) => engine.runs.length).join(' + ')} runs`);
+  });
+
+  it('survives garbage written into Redis: jobs with missing or hostile data and a corrupt record fail or are skipped, and the worker goes on', async () => {
+    const cluster = newCluster();
+    const engine = new FakeEngine({ workers: 1, styles: [QUICK] });
+    const a = cluster.api(engine);
+    // A record whose status is not JSON, for a job that is in the queue (made before any worker runs).
+    const { id: corruptId } = await a.enqueue(PHOTO, request(QUICK));
+    const inspect = inspector();
+    await inspect.hset(`${cluster.namespace.prefix}:${cluster.namespace.name}:portoon:job:${corruptId}`, 'status', '{not json');
+    // Jobs nobody accepted, added to the queue behind the API nodes' back.
+    const raw = new Queue(cluster.namespace.name, { connection: { url: redis.url }, prefix: cluster.namespace.prefix });
+    onCleanup('the raw queue to close', () => raw.close());
+    const garbage = [
+      {},
+      { id: 'not-a-uuid' },
+      { id: randomUUID(), kind: 'image', input: '../../etc/passwd', request: { style: QUICK }, timeoutMs: 1000, ttlMs: 1000 },
+      { id: '__proto__', kind: 'video', input: 'inputs/x', request: null },
+      'a string, not an object',
+      null,
+    ];
+    const added = await Promise.all(garbage.map((data, i) => raw.add('image', data as never, { jobId: `garbage-${i}` })));
+    const failures: string[] = [];
+    const worker = await cluster.worker(engine, { onFinished: (status) => failures.push(status.state) });
+
+    // BullMQ is done with every one of them (skipped, or failed without retry), and nothing crashed.
+    await waitFor(
+      'the garbage jobs to be handled',
+      async () => Promise.all(added.map((job) => raw.getJobState(job.id!))),
+      (states) => states.every((state) => state === 'completed' || state === 'failed' || state === 'unknown'),
+      { timeoutMs: DEADLINE_MS },
+    );
+    expect(engine.runs).toEqual([]);
+    // The worker still takes real jobs.
+    const good = await a.enqueue(PHOTO, request(QUICK, { maxSide: 64 }));
+    expect((await finished(a, good.id)).state).toBe('completed');
+    // The record is final before the worker has tidied up after the run.
+    await waitFor(
+      'the worker to be idle',
+      () => worker.running,
+      (n) => n === 0,
+      { timeoutMs: DEADLINE_MS },
+    );
+    expect(engine.runs.map((run) => run.state)).toEqual(['completed']);
+    expect(failures).toEqual(['completed']);
+    // The unreadable record is nobody's job: it reads as gone, and the sweeper frees its place in line.
+    expect(await a.status(corruptId)).toBeUndefined();
+    expect(await a.counts()).toMatchObject({ queued: 1 });
+    const sweeper = new Sweeper({ url: redis.url, namespace: cluster.namespace, store: new FsBlobStore(cluster.dir) });
+    onCleanup('the sweeper to stop', () => sweeper.stop());
+    await sweeper.sweep(Date.now() + 120_000);
+    expect(await a.counts()).toMatchObject({ queued: 0, running: 0 });
   });
 });

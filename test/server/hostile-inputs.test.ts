@@ -2,17 +2,23 @@
  * A corpus of hostile and odd uploads (test/helpers/hostile-corpus.ts) against a real service: real
  * models and worker, `app.inject()` for the whole corpus, then a real socket for the framing and size
  * cases that only a socket shows. Every input gets exactly its documented answer (status and code from
- * the error table), none a 500, and the service is still healthy and serving afterwards.
+ * the error table), none a 500, and the service is still healthy and serving afterwards. Both kinds of
+ * service get the same corpus: one process, and an API node of a cluster (real Redis, a worker node).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { ERROR_TABLE } from '../../src/core/errors.js';
 import { resolveServerConfig } from '../../src/server/config.js';
-import { createService, type Service } from '../../src/server/service.js';
+import { createClusterService } from '../../src/server/cluster-service.js';
+import { resolveWorkerConfig, type RawSettings } from '../../src/server/config.js';
+import { createService, type RunningService } from '../../src/server/service.js';
+import { createWorkerService } from '../../src/worker/worker-service.js';
 import { describeWithModels, portrait, TEST_MODELS_DIR, video } from '../helpers/env.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 import {
   buildHostileCorpus,
   H,
@@ -68,7 +74,7 @@ function expectApiError(answer: RawAnswer, code: keyof typeof ERROR_TABLE): void
 }
 
 /** Each operation of the served OpenAPI document: its method, a pattern of its path, the statuses it lists. */
-async function documentedStatuses(service: Service): Promise<Array<{ method: string; path: RegExp; statuses: Set<number> }>> {
+async function documentedStatuses(service: RunningService): Promise<Array<{ method: string; path: RegExp; statuses: Set<number> }>> {
   const document = (await service.app.inject('/openapi.json')).json<{
     paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
   }>();
@@ -150,29 +156,62 @@ async function hostileVideoUploads(
   ];
 }
 
-describeWithModels(MODELS)('hostile inputs', () => {
-  let service: Service;
+/** The settings both kinds of service are started with. */
+const SETTINGS: RawSettings = {
+  modelsDir: TEST_MODELS_DIR,
+  styles: 'cel,cartoon',
+  workers: '1',
+  maxQueue: '8',
+  rateLimit: '0',
+  maxUploadMb: String(MAX_UPLOAD_MB),
+  logLevel: 'silent',
+};
+
+/** A service to attack, and what stops it and everything it needs. */
+interface Target {
+  service: RunningService;
+  stop(): Promise<void>;
+}
+
+async function singleProcess(): Promise<Target> {
+  const service = await createService(resolveServerConfig(SETTINGS, {}));
+  await service.warmUp();
+  return { service, stop: () => service.close() };
+}
+
+/** An API node of a cluster with one worker node, on a Redis server of their own and a shared folder. */
+async function clusterApiNode(): Promise<Target> {
+  const redis = await startRedisServer();
+  const cluster = { queue: redis.url, blobStore: join(redis.dir, 'blobs') };
+  const worker = await createWorkerService(resolveWorkerConfig({ ...SETTINGS, ...cluster, metricsPort: '0' }, {}));
+  await worker.start();
+  const service = await createClusterService(resolveServerConfig({ ...SETTINGS, ...cluster }, {}));
+  await service.warmUp();
+  return {
+    service,
+    async stop() {
+      await service.close();
+      await worker.close();
+      await redis.destroy();
+    },
+  };
+}
+
+describeWithModels(MODELS).each([
+  { kind: 'one process', start: singleProcess },
+  { kind: 'cluster API node', start: clusterApiNode },
+])('hostile inputs: $kind', ({ start }) => {
+  let target: Target | undefined;
+  let service: RunningService;
   let corpus: HostileCase[] = [];
 
   beforeAll(async () => {
-    const config = resolveServerConfig(
-      {
-        modelsDir: TEST_MODELS_DIR,
-        styles: 'cel,cartoon',
-        workers: '1',
-        maxQueue: '8',
-        rateLimit: '0',
-        maxUploadMb: String(MAX_UPLOAD_MB),
-        logLevel: 'silent',
-      },
-      {},
-    );
-    service = await createService(config);
-    await service.warmUp();
+    target = await start();
+    service = target.service;
     corpus = await buildHostileCorpus({ photo: PHOTO, maxUploadBytes: MAX_UPLOAD_MB * 1024 * 1024, style: 'cel' });
   });
   afterAll(async () => {
-    await service?.close();
+    await target?.stop();
   });
 
   it('the corpus holds at least 250 distinct inputs', () => {

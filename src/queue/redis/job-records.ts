@@ -9,7 +9,7 @@
  * limit holds for all API nodes together, with no check-then-add race.
  */
 import type { Redis } from 'ioredis';
-import { isFinished, type JobState, type JobStatus } from '../../core/job.js';
+import { isFinished, JOB_STATES, type JobState, type JobStatus } from '../../core/job.js';
 import { RECORD_GRACE_MS, type QueueNamespace } from './job-data.js';
 
 /** The stored result of a completed job: a key in the blob store. */
@@ -169,14 +169,20 @@ export class JobRecords {
     return { accepted: accepted === 1, inFlight, slots };
   }
 
+  /** The job's record; undefined when there is none, or none that can be read (the sweeper removes those). */
   async get(id: string): Promise<JobRecord | undefined> {
     const fields = await this.#redis.hgetall(this.#job(id));
-    if (!fields.status || !fields.state) return undefined;
-    return {
-      state: fields.state as JobState,
-      status: JSON.parse(fields.status) as JobStatus,
-      result: fields.result ? (JSON.parse(fields.result) as StoredResult) : undefined,
-    };
+    if (!fields.status || !fields.state || !JOB_STATES.includes(fields.state as JobState)) return undefined;
+    try {
+      return {
+        state: fields.state as JobState,
+        status: JSON.parse(fields.status) as JobStatus,
+        result: fields.result ? (JSON.parse(fields.result) as StoredResult) : undefined,
+      };
+    } catch {
+      // Written by something else than these scripts: no node can act on it.
+      return undefined;
+    }
   }
 
   /**

@@ -141,6 +141,8 @@ export class Sweeper {
       const state = await queue.getJobState(id);
       if (state !== 'unknown' && state !== 'failed' && state !== 'completed') continue;
       const record = await records.get(id);
+      // Gone, or unreadable: only its places in line are left, and they would hold a slot for ever.
+      if (!record) await records.remove(id);
       if (!record || isFinished(record.state)) continue;
       const status = structuredClone(record.status);
       const wasRunning = record.state === 'running';
