@@ -29,7 +29,7 @@
  *   npm run build && npm run bench:queue -- [--requests 40] [--rounds 2] [--concurrency 4] [--models-dir dir] [--photo path]
  *     [--burst-requests 48] [--burst-concurrency 24] [--memory-jobs 100] [--parts overhead,burst,memory] [--time-limit-min 45]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -38,8 +38,9 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SERVER_SETTINGS, WORKER_ONLY_SETTINGS } from '../src/server/config.js';
-import { portrait, REPO_ROOT, TEST_MODELS_DIR } from '../test/helpers/env.js';
+import { portrait, TEST_MODELS_DIR } from '../test/helpers/env.js';
 import { cartoonForm, percentile, promisePool } from '../test/helpers/http.js';
+import { CLI_PATH, startChildService } from '../test/helpers/child-service.js';
 import { startRedisServer, type RedisServer } from '../test/helpers/redis-server.js';
 import { machineLine, machineTicks, processTicks } from './machine.js';
 
@@ -68,7 +69,6 @@ const { values } = parseArgs({
   },
 });
 
-const CLI = join(REPO_ROOT, 'dist/cli/main.js');
 const modelsDir = resolve(values['models-dir']);
 const requests = Number(values.requests);
 const rounds = Number(values.rounds);
@@ -115,59 +115,26 @@ function nodeEnv(): NodeJS.ProcessEnv {
  * (its URL) and "ready"; a worker has logged "taking jobs" (its metrics URL).
  */
 async function startNode(name: string, args: string[], timeoutMs = 180_000): Promise<Node> {
-  const kind = args[0];
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: nodeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  let url: string | undefined;
-  let ready = false;
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const keep = (text: string): void => void (output = (output + text).slice(-64_000));
+  const service = await startChildService([CLI_PATH, ...args], {
+    env: nodeEnv(),
+    name,
+    readyTimeoutMs: timeoutMs,
+    stopTimeoutMs: 20_000,
+    logTail: 64_000,
+    onSpawn: (child) => children.add(child),
+  });
   const node: Node = {
     name,
-    url: '',
-    pid: child.pid ?? -1,
-    logs: () => output,
+    url: service.url,
+    pid: service.pid,
+    logs: service.logs,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        await exited;
-        clearTimeout(kill);
-      }
-      children.delete(child);
+      await service.stop();
+      children.delete(service.process);
       nodes.delete(node);
     },
   };
   nodes.add(node);
-  await new Promise<void>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${name} not ready within ${timeoutMs} ms:\n${output.slice(-4000)}`)), timeoutMs);
-    let pending = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      keep(chunk.toString());
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        if (kind === 'serve' && line.includes('"msg":"listening"')) url = (JSON.parse(line) as { url?: string }).url;
-        if (kind === 'serve' && line.includes('"msg":"ready"')) ready = true;
-        if (kind === 'worker' && line.includes('"msg":"taking jobs"')) {
-          url = (JSON.parse(line) as { metrics?: string }).metrics;
-          ready = true;
-        }
-      }
-      if (url && ready) {
-        clearTimeout(timer);
-        done();
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => keep(chunk.toString()));
-    void exited.then(() => {
-      clearTimeout(timer);
-      fail(new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output.slice(-4000)}`));
-    });
-  });
-  node.url = url!;
   return node;
 }
 
@@ -740,7 +707,7 @@ async function memory(upload: Upload): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run npm run build first`);
   const photo = readFileSync(values.photo);
   const encoded = new Response(cartoonForm(photo, { style: values.style }, basename(values.photo)));
   const upload: Upload = { body: Buffer.from(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };

@@ -20,7 +20,7 @@
  *
  *   npm run bench:service -- [--models-dir dir] [--style cartoon] [--levels 1,2,4,8] [--requests-per-level n] [--photo path]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -32,6 +32,7 @@ import autocannon from 'autocannon';
 import { parseCartoonizeRequest } from '../src/core/request.js';
 import { NodeEngine } from '../src/node/engine.js';
 import { defaultModelsDir } from '../src/node/model-store.js';
+import { startChildService } from '../test/helpers/child-service.js';
 import { machineLine, machineTicks, processTicks } from './machine.js';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -124,54 +125,21 @@ const children = new Set<ChildProcess>();
 
 /** Spawns a server that logs JSON lines; resolves once it has logged "listening" (with url) and "ready". */
 async function startServer(name: string, args: string[], timeoutMs = 180_000): Promise<Server> {
-  const child = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PORTOON_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let output = '';
-  let url: string | undefined;
-  let ready = false;
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  // Always drained (a full pipe would stall the server); only the tail is kept.
-  const keep = (text: string): void => void (output = (output + text).slice(-64_000));
-  await new Promise<void>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${name} not ready within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-    let pending = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      keep(chunk.toString());
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        if (line.includes('"msg":"listening"')) url = (JSON.parse(line) as { url?: string }).url;
-        if (line.includes('"msg":"ready"')) ready = true;
-      }
-      if (url && ready) {
-        clearTimeout(timer);
-        done();
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => keep(chunk.toString()));
-    void exited.then(() => {
-      clearTimeout(timer);
-      fail(new Error(`${name} exited with ${child.exitCode} before it was ready:\n${output}`));
-    });
+  const server = await startChildService(args, {
+    name,
+    readyTimeoutMs: timeoutMs,
+    // Long runs: only the tail of the log is kept.
+    logTail: 64_000,
+    onSpawn: (child) => children.add(child),
   });
   return {
     name,
-    url: url!,
-    pid: child.pid!,
-    logs: () => output,
+    url: server.url,
+    pid: server.pid,
+    logs: server.logs,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        await exited;
-        clearTimeout(kill);
-      }
-      children.delete(child);
+      await server.stop();
+      children.delete(server.process);
     },
   };
 }
