@@ -24,6 +24,23 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'browser-adapter-uses-core-only',
+      severity: 'error',
+      comment:
+        'src/browser is the browser adapter (portoon/web): it runs the core with onnxruntime-web and the canvas; it must not import Node adapters, the service or Node built-ins',
+      from: { path: '^src/browser/' },
+      to: {
+        pathNot: '^src/(browser|core)/|^node_modules/(onnxruntime-web|onnxruntime-common|zod)/',
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
+      name: 'browser-no-node-builtins',
+      severity: 'error',
+      from: { path: '^src/browser/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'engine-knows-no-service',
       severity: 'error',
       comment: 'The engine (src/core, src/node) and the job queues must not depend on the HTTP layer or the CLI',

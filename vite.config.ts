@@ -7,6 +7,7 @@
  * request schema (src/core/request.ts) is for `import type` only, since it would pull zod into the
  * bundle, and the guard below fails the build if that happens.
  */
+import { resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 
 const api = process.env.PORTOON_DEV_API ?? 'http://127.0.0.1:8080';
@@ -37,7 +38,15 @@ export default defineConfig({
     outDir: '../dist/web',
     emptyOutDir: true,
     target: 'es2022',
+    rollupOptions: {
+      input: {
+        main: resolve('web/index.html'),
+        live: resolve('web/live.html'),
+        call: resolve('web/call.html'),
+      },
+    },
   },
+  worker: { format: 'es' },
   server: {
     proxy: { '/api': api, '/docs': api },
   },

@@ -7,6 +7,7 @@
 import type { CartoonizeOutput, CartoonizeReport, StageProgress } from './report.js';
 import type { CartoonizeRequest } from './request.js';
 import type { VideoInfo, VideoParams, VideoProgress, VideoReport } from './video/types.js';
+import type { Catalogue } from './models/catalogue.js';
 
 /**
  * The part of the standard `AbortSignal` an engine uses. Declared here because core is compiled
@@ -72,4 +73,19 @@ export interface CartoonEngine {
     params: VideoParams,
     options?: VideoRunOptions,
   ): Promise<VideoReport>;
+}
+
+/**
+ * The catalogue's model files, for clients that run the models themselves (the browser engine
+ * downloads them from the service).
+ */
+export interface ModelFiles {
+  readonly catalogue: Catalogue;
+  /** Whether the file is installed (cheap; no hashing). */
+  isInstalled(modelId: string): boolean;
+  /**
+   * Path of the installed file once its size and sha256 are checked.
+   * @throws PortoonError E_MODEL_MISSING or E_MODEL_CORRUPT.
+   */
+  verifiedPath(modelId: string): Promise<string>;
 }

@@ -47,6 +47,20 @@ export const ERROR_TABLE = {
     summary: 'The store of job files (shared folder or S3 bucket) cannot be read or written.',
     retry: true,
   },
+  E_ROOM_NOT_FOUND: { status: 404, exit: 2, summary: 'The video call room does not exist or has expired.', retry: false },
+  E_ROOM_FULL: { status: 409, exit: 2, summary: 'The video call room already has two people in it.', retry: false },
+  E_TOO_MANY_ROOMS: {
+    status: 503,
+    exit: 1,
+    summary: 'The service has as many video call rooms open as it allows; try again later.',
+    retry: true,
+  },
+  E_BAD_MESSAGE: {
+    status: 400,
+    exit: 2,
+    summary: 'A call signalling message is not a JSON text message of a known type and shape.',
+    retry: false,
+  },
   E_INTERNAL: { status: 500, exit: 1, summary: 'An unexpected internal error.', retry: true },
 } as const satisfies Record<string, { status: number; exit: 1 | 2 | 3; summary: string; retry: boolean }>;
 

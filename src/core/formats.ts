@@ -51,3 +51,6 @@ export function outputFormatOf(nameOrExtension: string): OutputFormat | undefine
 export function mimeTypeOf(format: OutputFormat): string {
   return `image/${format}`;
 }
+
+/** Inputs with more pixels than this are refused unless configured otherwise (every codec, every platform). */
+export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;

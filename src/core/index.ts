@@ -45,3 +45,4 @@ export { detectFaces, type DetectOptions, type Face } from './face/detect.js';
 export { runProcedural } from './procedural/index.js';
 export { buildXmp, provenanceTags, readProvenance, TRAINED_ALGORITHMIC_MEDIA, type ProvenanceInfo } from './provenance.js';
 export { ERROR_TABLE, PortoonError, reviveError, toPortoonError, type ErrorCode, type SerializedError } from './errors.js';
+export { embedXmp, extractXmp, type XmpContainer } from './xmp-embed.js';

@@ -5,7 +5,7 @@
  * refused at once when no live worker could run it; with no worker alive at all it is accepted, and
  * waits for one.
  */
-import type { CartoonEngine, FileRef } from '../core/engine-port.js';
+import type { CartoonEngine, FileRef, ModelFiles } from '../core/engine-port.js';
 import { PortoonError } from '../core/errors.js';
 import type { Catalogue } from '../core/models/catalogue.js';
 import { modelsForRequest } from '../core/pipeline.js';
@@ -14,23 +14,35 @@ import { describeStyles, type StyleInfo } from '../core/style-info.js';
 import type { VideoInfo } from '../core/video/types.js';
 import { probeImage } from './codec.js';
 import { loadCatalogue } from './load-catalogue.js';
-import { defaultModelsDir } from './model-store.js';
+import { defaultModelsDir, ModelStore } from './model-store.js';
 import { probeVideo } from './video/probe.js';
 
-export class ClusterCatalogue implements Pick<CartoonEngine, 'check' | 'probe' | 'probeVideo'> {
+export class ClusterCatalogue implements Pick<CartoonEngine, 'check' | 'probe' | 'probeVideo'>, ModelFiles {
   readonly catalogue: Catalogue;
+  /** This node's models folder: the files it serves to browsers (workers have their own). */
+  readonly #store: ModelStore;
   readonly #maxInputPixels: number;
   /** The installed models of each live worker (empty: none is alive, or none announced itself yet). */
   #workers: ReadonlyArray<ReadonlySet<string>> = [];
 
-  constructor(catalogue: Catalogue, maxInputPixels: number) {
+  constructor(catalogue: Catalogue, modelsDir: string, maxInputPixels: number) {
     this.catalogue = catalogue;
+    this.#store = new ModelStore(catalogue, modelsDir);
     this.#maxInputPixels = maxInputPixels;
   }
 
   /** Reads the catalogue of a models folder (default: `PORTOON_MODELS`, else the per-user cache): the built-in styles and its manifests. */
   static load(modelsDir: string | undefined, maxInputPixels: number): ClusterCatalogue {
-    return new ClusterCatalogue(loadCatalogue(modelsDir ?? defaultModelsDir()), maxInputPixels);
+    const dir = modelsDir ?? defaultModelsDir();
+    return new ClusterCatalogue(loadCatalogue(dir), dir, maxInputPixels);
+  }
+
+  isInstalled(modelId: string): boolean {
+    return this.#store.isInstalled(modelId);
+  }
+
+  verifiedPath(modelId: string): Promise<string> {
+    return this.#store.verifiedPath(modelId);
   }
 
   /** The live workers' installed models, as they last announced them. */

@@ -7,14 +7,14 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import { PortoonError } from '../core/errors.js';
-import { ACCEPTED_LABELS, type OutputFormat } from '../core/formats.js';
+import { ACCEPTED_LABELS, DEFAULT_MAX_INPUT_PIXELS, type OutputFormat } from '../core/formats.js';
 import type { RawImage } from '../core/image.js';
 import type { StillCodec } from '../core/media-port.js';
 import { buildXmp } from '../core/provenance.js';
 import { STILL_BRANDS } from '../core/video/sniff.js';
 
-/** Default pixel limit: 50 megapixels (e.g. 8660x5773). sharp's own default is 268 MP. */
-export const DEFAULT_MAX_INPUT_PIXELS = 50_000_000;
+/** Default pixel limit: 50 megapixels (e.g. 8660x5773), as in every codec. sharp's own default is 268 MP. */
+export { DEFAULT_MAX_INPUT_PIXELS };
 
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (before decoding). */

@@ -4,7 +4,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Catalogue } from '../core/models/catalogue.js';
-import { cartoonizeImage } from '../core/pipeline.js';
+import { processStill } from '../core/process-still.js';
 import { withCheckpoint } from '../core/inference.js';
 import type { StillCodec } from '../core/media-port.js';
 import type { CartoonizeOutput, StageProgress } from '../core/report.js';
@@ -59,44 +59,16 @@ export class NodeEngine {
     onProgress?: (progress: StageProgress) => void,
     checkpoint?: () => void,
   ): Promise<CartoonizeOutput> {
-    const clock = (): number => performance.now();
-    onProgress?.({ stage: 'decode', progress: 0 });
-    const decodeStart = clock();
-    const decoded = await this.#codec.decode(input, { maxInputPixels: this.#config.maxInputPixels, maxSide: request.maxSide });
-    const decodeMs = clock() - decodeStart;
-    onProgress?.({ stage: 'decode', progress: 1 });
-    checkpoint?.();
-    const result = await cartoonizeImage(decoded.image, request, {
-      backend: checkpoint ? withCheckpoint(this.backend, checkpoint) : this.backend,
+    return processStill(input, request, {
+      codec: this.#codec,
+      backend: this.backend,
       catalogue: this.catalogue,
+      maxInputPixels: this.#config.maxInputPixels,
+      provenance: outputProvenance,
+      now: () => performance.now(),
       onProgress,
-      now: clock,
+      checkpoint,
     });
-    checkpoint?.();
-    onProgress?.({ stage: 'encode', progress: 0 });
-    const encodeStart = clock();
-    const format = request.format ?? this.#codec.defaultFormat(decoded.format);
-    const image = await this.#codec.encode(
-      result.image,
-      { format, quality: request.quality, alpha: decoded.alpha },
-      outputProvenance(result.style, result.models),
-    );
-    const encodeMs = clock() - encodeStart;
-    onProgress?.({ stage: 'encode', progress: 1 });
-    return {
-      image,
-      report: {
-        width: result.image.width,
-        height: result.image.height,
-        style: result.style,
-        format,
-        faces: result.faces,
-        detected: result.detected,
-        timings: { decode: decodeMs, ...result.timings, encode: encodeMs },
-        models: result.models,
-        inference: result.inference,
-      },
-    };
   }
 
   /**

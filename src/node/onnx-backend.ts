@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { PortoonError } from '../core/errors.js';
 import type { InferenceBackend, TensorData } from '../core/inference.js';
+import { runOrtSession } from '../core/ort-run.js';
 import type { ModelEntry } from '../core/models/manifest.js';
 
 export interface OnnxBackendOptions {
@@ -48,23 +49,7 @@ export class OnnxBackend implements InferenceBackend {
 
   async run(modelId: string, feeds: Readonly<Record<string, TensorData>>): Promise<Record<string, TensorData>> {
     const session = await this.#session(modelId);
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-    let results: ort.InferenceSession.OnnxValueMapType;
-    try {
-      results = await session.run(ortFeeds);
-    } catch (error) {
-      throw new PortoonError('E_INFERENCE_FAILED', `Model ${modelId} failed to run: ${(error as Error).message}`, {
-        cause: error,
-        details: { model: modelId },
-      });
-    }
-    const out: Record<string, TensorData> = {};
-    for (const [name, value] of Object.entries(results)) {
-      const tensor = value as ort.Tensor;
-      out[name] = { type: tensor.type as TensorData['type'], dims: tensor.dims, data: tensor.data as TensorData['data'] };
-    }
-    return out;
+    return runOrtSession<ort.Tensor>(session, (t) => new ort.Tensor(t.type, t.data, t.dims), modelId, feeds);
   }
 
   async release(): Promise<void> {

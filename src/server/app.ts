@@ -7,7 +7,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { CartoonEngine } from '../core/engine-port.js';
+import type { CartoonEngine, ModelFiles } from '../core/engine-port.js';
 import type { StyleInfo } from '../core/style-info.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
@@ -21,6 +21,7 @@ import { registerRequestHooks, requestId } from './plugins/request-hooks.js';
 import { registerSecurity } from './plugins/security.js';
 import { webUi } from './plugins/web-ui.js';
 import { apiRoutes } from './routes/api.js';
+import { registerWebSockets } from './routes/call.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { infoRoutes } from './routes/info.js';
 import { API_PREFIX, registerSharedSchemas } from './schemas.js';
@@ -36,6 +37,8 @@ export interface AppDependencies {
   /** Where video uploads are written while they arrive (the queue's store, so a job takes them over by renaming). */
   spoolDir: string;
   styles: () => StyleInfo[];
+  /** The catalogue and its installed model files, served to the browser engine. */
+  models: ModelFiles;
   /** Folder of the built web UI; when missing, `/` explains how to build it. */
   webRoot: string | undefined;
   previewImage: string | undefined;
@@ -83,6 +86,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await registerRateLimit(app, config, deps.rateLimitRedis);
   await registerMultipart(app, config);
   await registerOpenApi(app, config);
+  // WebSocket routes (the video call signalling) can be declared by any plugin registered after it.
+  await registerWebSockets(app);
 
   // The route groups: encapsulated plugins, each with its prefix and its own hooks.
   await app.register(healthRoutes, { readiness, metrics });

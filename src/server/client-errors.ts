@@ -16,6 +16,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PortoonError } from '../core/errors.js';
 import { sendError, toHttpError, type ErrorBody } from './errors.js';
+import { addSecurityHeaders } from './plugins/security.js';
 
 /** The error a socket-level parse failure is answered with. */
 export function connectionError(error: Pick<ConnectionError, 'code' | 'message'>): PortoonError {
@@ -72,7 +73,8 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
   const mapped = toHttpError(error, 0);
   if (mapped.status === 500) request.log.error({ err: error, code: mapped.code }, 'request failed');
   else request.log.info({ code: mapped.code, message: mapped.message }, 'request refused');
-  // The onRequest hook that sets it has not run for a request the router refused.
+  // The onRequest hooks that set these have not run for a request the router refused.
   reply.header('x-request-id', request.id);
+  addSecurityHeaders(request, reply);
   void sendError(reply, mapped);
 }

@@ -76,6 +76,7 @@ export async function createClusterService(config: Readonly<ServerConfig>): Prom
     engine: catalogue,
     spoolDir,
     styles: () => catalogue.styles(),
+    models: catalogue,
     webRoot: WEB_ROOT,
     previewImage: config.previewImage ?? SAMPLE_PHOTO,
     rateLimitRedis,

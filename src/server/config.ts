@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PortoonError } from '../core/errors.js';
 import { parseRedisUrl } from '../queue/redis/connection.js';
 
-type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy' | 'url' | 'redis';
+type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy' | 'url' | 'redis' | 'json';
 
 export interface Setting {
   flag: string;
@@ -231,6 +231,31 @@ export const SERVER_SETTINGS = {
     shown: 'a bundled sample photo',
     help: 'Photo the style previews (`previewUrl`) are rendered from.',
   },
+  iceServers: {
+    flag: '--ice-servers',
+    env: 'PORTOON_ICE_SERVERS',
+    kind: 'json',
+    shown: 'none',
+    help: 'STUN/TURN servers for video calls (/call), a JSON array of RTCIceServer: [{"urls":"stun:stun.example.com:3478"}]; calls across NATs need them.',
+  },
+  callRoomTtl: {
+    flag: '--call-room-ttl',
+    env: 'PORTOON_CALL_ROOM_TTL',
+    kind: 'int',
+    default: 3600,
+    min: 1,
+    max: 604_800,
+    help: 'Seconds a video call room is kept while nobody is in it; joining it later fails.',
+  },
+  maxCallRooms: {
+    flag: '--max-call-rooms',
+    env: 'PORTOON_MAX_CALL_ROOMS',
+    kind: 'int',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    help: 'Video call rooms that may exist at once; beyond it creating one gets 503 with Retry-After.',
+  },
   logLevel: {
     flag: '--log-level',
     env: 'PORTOON_LOG_LEVEL',
@@ -351,6 +376,11 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** Undefined: the bundled sample. */
   previewImage: string | undefined;
+  /** STUN/TURN servers the call page is given; empty: host candidates only (calls on one network). */
+  iceServers: readonly IceServer[];
+  /** How long a call room is kept while nobody is in it. */
+  callRoomTtlMs: number;
+  maxCallRooms: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -495,8 +525,56 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     publicUrl: parsePublicUrl(flags, env),
     shutdownGraceMs: readInt('shutdownGrace', flags, env) * 1000,
     previewImage: readSetting('previewImage', flags, env)?.raw,
+    iceServers: parseIceServers(flags, env),
+    callRoomTtlMs: readInt('callRoomTtl', flags, env) * 1000,
+    maxCallRooms: readInt('maxCallRooms', flags, env),
     logLevel: parseChoice('logLevel', flags, env, LOG_LEVELS, 'info'),
   });
+}
+
+/** A STUN or TURN server as browsers take it (RTCIceServer). */
+export interface IceServer {
+  urls: string | readonly string[];
+  username?: string;
+  credential?: string;
+}
+
+const ICE_URL = /^(stun|stuns|turn|turns):[^\s]+$/;
+
+/**
+ * The ICE servers: a JSON array of `{ urls, username?, credential? }` with stun:, stuns:, turn: or
+ * turns: URLs, and nothing else (a misspelt key would otherwise be dropped without a word).
+ */
+function parseIceServers(flags: RawSettings, env: NodeJS.ProcessEnv): readonly IceServer[] {
+  const value = readSetting('iceServers', flags, env);
+  if (!value) return Object.freeze([]);
+  const expected =
+    'a JSON array of ICE servers such as [{"urls":"stun:stun.example.com:3478"}] (each with "urls": stun:, stuns:, turn: or turns: URLs, and optionally "username" and "credential")';
+  // A TURN credential is a secret: the message repeats the value without it.
+  const shown = value.raw.replace(/("credential"\s*:\s*")(?:[^"\\]|\\.)*"/g, '$1…"');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.raw);
+  } catch {
+    throw bad(value.source, expected, shown);
+  }
+  if (!Array.isArray(parsed)) throw bad(value.source, expected, shown);
+  const servers = parsed.map((entry: unknown): IceServer => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw bad(value.source, expected, shown);
+    const { urls, username, credential, ...rest } = entry as Record<string, unknown>;
+    const list = typeof urls === 'string' ? [urls] : urls;
+    const urlsValid = Array.isArray(list) && list.length > 0 && list.every((url) => typeof url === 'string' && ICE_URL.test(url));
+    if (!urlsValid || Object.keys(rest).length > 0 || (username !== undefined && typeof username !== 'string')) {
+      throw bad(value.source, expected, shown);
+    }
+    if (credential !== undefined && typeof credential !== 'string') throw bad(value.source, expected, shown);
+    return Object.freeze({
+      urls: typeof urls === 'string' ? urls : Object.freeze([...(urls as string[])]),
+      ...(username === undefined ? {} : { username }),
+      ...(credential === undefined ? {} : { credential }),
+    });
+  });
+  return Object.freeze(servers);
 }
 
 /** The queue settings: validated, the blob store defaulted (see `blobStore`'s help). */

@@ -68,6 +68,11 @@ export async function createService(config: Readonly<ServerConfig>): Promise<Ser
     engine: portoon,
     spoolDir: store.dir,
     styles: () => portoon.styles(),
+    models: {
+      catalogue: portoon.catalogue,
+      isInstalled: (id) => portoon.store.isInstalled(id),
+      verifiedPath: (id) => portoon.store.verifiedPath(id),
+    },
     webRoot: WEB_ROOT,
     previewImage: config.previewImage ?? SAMPLE_PHOTO,
   });

@@ -169,6 +169,86 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/calls': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Open a room for a video call
+     * @description A room for two people (the /call page). Its id is the secret that lets them in: share it only with the person to call. The room is forgotten once nobody has been in it for 3600 s (expiresAt, while it stays empty). Join it over the WebSocket at /api/v1/calls/{room}/ws.
+     */
+    post: operations['createCall'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/calls/config': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The STUN/TURN servers for video calls
+     * @description The ICE servers browsers give their RTCPeerConnection (--ice-servers). Empty: calls work between browsers that reach each other directly (one network); calls across NATs need a STUN, often a TURN server.
+     */
+    get: operations['getCallConfig'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/catalogue': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The model catalogue, for running styles in the browser
+     * @description The manifests of every style and model this server knows, and where each installed model file can be downloaded. The browser engine (`portoon/web`) builds its catalogue from this and verifies every file against the manifest sha256.
+     */
+    get: operations['getCatalogue'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/models/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * An installed model file (ONNX)
+     * @description The verified file; its ETag is the sha256 from the catalogue.
+     */
+    get: operations['getModelFile'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/info': {
     parameters: {
       query?: never;
@@ -234,6 +314,10 @@ export interface components {
          *     - `E_NOT_READY`: HTTP 503. The service is still starting (loading models).
          *     - `E_QUEUE_UNAVAILABLE`: HTTP 503. The job queue (Redis) cannot be reached.
          *     - `E_BLOB_STORE`: HTTP 503. The store of job files (shared folder or S3 bucket) cannot be read or written.
+         *     - `E_ROOM_NOT_FOUND`: HTTP 404. The video call room does not exist or has expired.
+         *     - `E_ROOM_FULL`: HTTP 409. The video call room already has two people in it.
+         *     - `E_TOO_MANY_ROOMS`: HTTP 503. The service has as many video call rooms open as it allows; try again later.
+         *     - `E_BAD_MESSAGE`: HTTP 400. A call signalling message is not a JSON text message of a known type and shape.
          *     - `E_INTERNAL`: HTTP 500. An unexpected internal error.
          * @enum {string}
          */
@@ -269,6 +353,10 @@ export interface components {
           | 'E_NOT_READY'
           | 'E_QUEUE_UNAVAILABLE'
           | 'E_BLOB_STORE'
+          | 'E_ROOM_NOT_FOUND'
+          | 'E_ROOM_FULL'
+          | 'E_TOO_MANY_ROOMS'
+          | 'E_BAD_MESSAGE'
           | 'E_INTERNAL';
         /** @description What went wrong and what to do about it */
         message: string;
@@ -1283,6 +1371,269 @@ export interface operations {
       /** @description `E_TIMEOUT`: Processing took longer than the time limit. */
       504: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+    };
+  };
+  createCall: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "room": "q0Vh3bC7dm2yLJd3o8qk6A",
+           *       "expiresAt": "2026-01-01T12:00:00.000Z"
+           *     }
+           */
+          'application/json': {
+            /** @description The room id: 128 random bits, base64url */
+            room: string;
+            /**
+             * Format: date-time
+             * @description When the room is forgotten if nobody joins it
+             */
+            expiresAt: string;
+          };
+        };
+      };
+      /** @description `E_BAD_REQUEST`: The request is malformed: broken HTTP or multipart/form-data framing. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_UNAUTHORIZED`: The request needs a valid API key. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_RATE_LIMITED`: Too many requests from this client; slow down. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'retry-after'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_INTERNAL`: An unexpected internal error. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_TOO_MANY_ROOMS`: The service has as many video call rooms open as it allows; try again later. `E_CLOSED`: The engine was closed while work was pending. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'retry-after'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+    };
+  };
+  getCallConfig: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            iceServers: {
+              /** @description stun:, stuns:, turn: or turns: URLs */
+              urls: string | string[];
+              username?: string;
+              credential?: string;
+            }[];
+          };
+        };
+      };
+      /** @description `E_BAD_REQUEST`: The request is malformed: broken HTTP or multipart/form-data framing. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_UNAUTHORIZED`: The request needs a valid API key. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_INTERNAL`: An unexpected internal error. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+    };
+  };
+  getCatalogue: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            manifests: {
+              [key: string]: unknown;
+            }[];
+            /** @description The styles this service offers. */
+            styles: string[];
+            modelUrls: {
+              [key: string]: string;
+            };
+            version: string;
+          };
+        };
+      };
+      /** @description `E_BAD_REQUEST`: The request is malformed: broken HTTP or multipart/form-data framing. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_UNAUTHORIZED`: The request needs a valid API key. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_INTERNAL`: An unexpected internal error. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+    };
+  };
+  getModelFile: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description ONNX model */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': Blob;
+        };
+      };
+      /** @description `E_BAD_REQUEST`: The request is malformed: broken HTTP or multipart/form-data framing. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_UNAUTHORIZED`: The request needs a valid API key. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_NOT_FOUND`: No such route or resource. */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_INTERNAL`: An unexpected internal error. `E_MODEL_CORRUPT`: An installed model file does not match its sha256. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_MODEL_MISSING`: A model the style needs is not installed. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'retry-after'?: number;
           [name: string]: unknown;
         };
         content: {

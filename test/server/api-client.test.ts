@@ -7,6 +7,7 @@
  * document: its status must be listed for the operation, its content type too, and a JSON body must
  * match the listed schema. Document and server cannot drift apart without a test failing.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
@@ -189,6 +190,25 @@ describeWithModels(MODELS)('the API through a client generated from its OpenAPI 
     expect([cancelled.response.status, cancelled.data!.state]).toEqual([200, 'completed']);
   });
 
+  it('hands the browser engine the catalogue and the verified model files', async () => {
+    const api = client();
+    const catalogue = await api.GET('/api/v1/catalogue');
+    expect([catalogue.response.status, catalogue.data!.styles]).toEqual([200, ['cel']]);
+    const url = catalogue.data!.modelUrls['yunet-face'];
+    expect(url).toBe('/api/v1/models/yunet-face');
+    const file = await api.GET('/api/v1/models/{id}', { params: { path: { id: 'yunet-face' } }, parseAs: 'arrayBuffer' });
+    const sha256 = createHash('sha256').update(new Uint8Array(file.data!)).digest('hex');
+    expect([file.response.status, `"${sha256}"`]).toEqual([200, file.response.headers.get('etag')]);
+  });
+
+  it('opens a call room and tells the page which ICE servers to use', async () => {
+    const api = client();
+    const room = await api.POST('/api/v1/calls');
+    expect([room.response.status, room.data!.room]).toEqual([201, expect.stringMatching(/^[A-Za-z0-9_-]{22}$/)]);
+    const config = await api.GET('/api/v1/calls/config');
+    expect([config.response.status, config.data!.iceServers]).toEqual([200, []]);
+  });
+
   it('answers mistakes with the documented error body', async () => {
     const api = client();
     const bad = await api.POST('/api/v1/cartoon', { body: { image: photoBlob(), style: 'cel', strength: 1.5 }, bodySerializer: formData });
@@ -222,6 +242,11 @@ describeWithModels(MODELS)('the API through a client generated from its OpenAPI 
       getJob: (await anonymous.GET('/api/v1/jobs/{id}', { params: { path: { id: 'x' } } })).response.status,
       getJobResult: (await anonymous.GET('/api/v1/jobs/{id}/result', { params: { path: { id: 'x' } } })).response.status,
       cancelJob: (await anonymous.DELETE('/api/v1/jobs/{id}', { params: { path: { id: 'x' } } })).response.status,
+      getCatalogue: (await anonymous.GET('/api/v1/catalogue')).response.status,
+      getModelFile: (await anonymous.GET('/api/v1/models/{id}', { params: { path: { id: 'yunet-face' } }, parseAs: 'blob' })).response
+        .status,
+      createCall: (await anonymous.POST('/api/v1/calls')).response.status,
+      getCallConfig: (await anonymous.GET('/api/v1/calls/config')).response.status,
     };
     const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
     const documented = Object.fromEntries(operations.map((op) => [op.operationId, (op.security ?? []).length > 0 ? 401 : 200]));

@@ -105,7 +105,12 @@ describe('portoon worker settings', () => {
 });
 
 describe('what an API node checks requests against', () => {
-  const catalogue = (): ClusterCatalogue => new ClusterCatalogue(loadCatalogue(join(TEST_OUTPUT_DIR, 'cluster-catalogue-empty')), 1000);
+  const catalogue = (): ClusterCatalogue =>
+    new ClusterCatalogue(
+      loadCatalogue(join(TEST_OUTPUT_DIR, 'cluster-catalogue-empty')),
+      join(TEST_OUTPUT_DIR, 'cluster-catalogue-empty'),
+      1000,
+    );
 
   it('accepts any catalogued style while no worker has announced itself (the job waits for one)', () => {
     expect(() => catalogue().check(parseCartoonizeRequest({ style: 'anime' }))).not.toThrow();

@@ -4,11 +4,12 @@
  * piece lives in its own module; this file only holds the page's state and the order things happen in.
  */
 import type { StyleInfo } from '../../src/core/style-info.js';
-import { ApiClient, ApiError, type ServiceInfo, type VideoOptions } from './api.js';
+import { ApiClient, ApiError, type CartoonOptions, type ServiceInfo, type VideoOptions } from './api.js';
 import { loadApiKey } from './api-key.js';
 import { AuthPanel } from './auth-panel.js';
 import { CompareView } from './compare.js';
 import { Controls } from './controls.js';
+import { deviceEngine, deviceModeSupported, onModelDownload } from './device-engine.js';
 import { byId, h } from './dom.js';
 import { resultFileName, setDownload } from './download.js';
 import { grabFrame } from './frame-grab.js';
@@ -115,6 +116,11 @@ const gallery = new Gallery(byId('gallery'), (style) => {
 });
 const previews = new PreviewQueue(gallery, (error) => void onPreviewFailure(error));
 
+const ON_DEVICE_KEY = 'portoon.onDevice';
+const onDevice = byId<HTMLInputElement>('on-device');
+onDevice.checked = deviceModeSupported() && localStorage.getItem(ON_DEVICE_KEY) === '1';
+onDevice.disabled = !deviceModeSupported();
+
 const fileInput = byId<HTMLInputElement>('file-input');
 const dropzone = byId('dropzone');
 const viewer = byId('viewer');
@@ -148,6 +154,7 @@ async function withAuth<T>(call: () => Promise<T>): Promise<T> {
 
 function showError(error: unknown): void {
   if (error instanceof ApiError) messages.error(error.message, error.code);
+  else if (codeOf(error) !== undefined) messages.error((error as Error).message, codeOf(error));
   else messages.error(`Something went wrong in the page: ${error instanceof Error ? error.message : String(error)}`);
 }
 
@@ -269,8 +276,33 @@ async function takePhoto(file: File): Promise<void> {
   byId('gallery-hint').textContent = 'Each preview shows your photo in that style.';
   updateRunButton();
 
+  if (onDevice.checked) {
+    showDevicePreviewHint();
+    return;
+  }
   const source = await previewSource(file);
   if (media === current) startPhotoPreviews(source);
+}
+
+/** On this device the photo is never sent, so the previews show the server's sample photo instead. */
+function showDevicePreviewHint(): void {
+  byId('gallery-hint').textContent = 'Your photo stays on this device: the previews show each style on a sample photo.';
+  startSamplePreviews();
+}
+
+/** Switching on-device processing on or off while a photo is shown changes what the previews use. */
+async function onDeviceChanged(): Promise<void> {
+  localStorage.setItem(ON_DEVICE_KEY, onDevice.checked ? '1' : '0');
+  if (media?.kind !== 'photo') return;
+  previews.stop();
+  if (onDevice.checked) {
+    showDevicePreviewHint();
+    return;
+  }
+  const current = media;
+  byId('gallery-hint').textContent = 'Each preview shows your photo in that style.';
+  const source = await previewSource(current.file);
+  if (media === current && !onDevice.checked) startPhotoPreviews(source);
 }
 
 async function takeVideo(file: File): Promise<void> {
@@ -409,10 +441,11 @@ async function runRender(): Promise<void> {
   runButton.textContent = 'Working…';
   cancelButton.hidden = false;
   previews.pause();
-  progress.uploading(current.kind);
+  if (!(current.kind === 'photo' && onDevice.checked)) progress.uploading(current.kind);
   const started = performance.now();
   try {
-    if (current.kind === 'photo') await renderPhoto(current, style, controller.signal, started);
+    if (current.kind === 'photo' && onDevice.checked) await renderPhotoOnDevice(current, style, controller.signal, started);
+    else if (current.kind === 'photo') await renderPhoto(current, style, controller.signal, started);
     else if (videoSettings?.ok) await renderVideo(current, style, videoSettings.fields, controller.signal, started);
   } catch (error) {
     if (isAbortError(error)) messages.info('Cancelled.');
@@ -432,19 +465,61 @@ async function renderPhoto(current: Photo, style: string, signal: AbortSignal, s
   const { result, status } = await withAuth(() =>
     runJob(api, (s, onBusy) => api.createJob(current.file, current.file.name, options, s, onBusy), jobListeners, signal),
   );
+  await showPhotoResult(current, result.blob, result.type, options, status.report?.faces.length, started);
+}
+
+/** The same render in this browser: the photo is never uploaded (only models are downloaded, once). */
+async function renderPhotoOnDevice(current: Photo, style: string, signal: AbortSignal, started: number): Promise<void> {
+  const options = controls.options(style);
+  progress.stage({ stage: 'decode', progress: 0 });
+  onModelDownload((download) => {
+    if (!download.cached) progress.downloading(download.model, download.loaded, download.total);
+  });
+  try {
+    for (;;) {
+      try {
+        const engine = await deviceEngine(loadApiKey() ?? undefined);
+        const { image, report } = await engine.cartoonize(current.file, { ...options, signal, onProgress: (p) => progress.stage(p) });
+        await showPhotoResult(current, image, image.type, options, report.faces.length, started, 'on this device');
+        return;
+      } catch (error) {
+        if (signal.aborted) throw new DOMException('Cancelled', 'AbortError');
+        if (codeOf(error) !== 'E_UNAUTHORIZED') throw error;
+        await auth.request((error as Error).message);
+      }
+    }
+  } finally {
+    onModelDownload(undefined);
+  }
+}
+
+/** The error code of a PortoonError from the on-device engine. */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+async function showPhotoResult(
+  current: Photo,
+  blob: Blob,
+  type: string,
+  options: CartoonOptions,
+  faces: number | undefined,
+  started: number,
+  where = '',
+): Promise<void> {
   if (media !== current) return;
   clearResult();
-  resultUrl = URL.createObjectURL(result.blob);
+  resultUrl = URL.createObjectURL(blob);
   const size = (await imageSize(resultUrl)) ?? current.size ?? { width: 1, height: 1 };
   compare.showResult(resultUrl, size.width, size.height, controls.describe(options));
-  setDownload(download, resultUrl, resultFileName(current.file.name, style, result.type));
+  setDownload(download, resultUrl, resultFileName(current.file.name, options.style, type));
   resultBox.hidden = false;
   download.hidden = false;
   revealViewer();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const faces = status.report?.faces.length;
   const faceNote = faces === undefined ? '' : faces === 1 ? ' 1 face found.' : ` ${faces} faces found.`;
-  messages.info(`Done in ${seconds} s.${faceNote}`);
+  messages.info(`Done${where ? ` ${where}` : ''} in ${seconds} s.${faceNote}`);
 }
 
 async function renderVideo(current: Clip, style: string, fields: VideoFieldValues, signal: AbortSignal, started: number): Promise<void> {
@@ -480,5 +555,6 @@ byId<HTMLFormElement>('controls').addEventListener('submit', (event) => {
   void runRender();
 });
 cancelButton.addEventListener('click', () => render?.abort());
+onDevice.addEventListener('change', () => void onDeviceChanged().catch(showError));
 fileInput.accept = acceptList(limits.acceptedTypes);
 void loadService();

@@ -3,7 +3,7 @@
  * overall progress bar.
  */
 import type { PublicJobStatus } from '../../src/core/job.js';
-import type { Stage } from '../../src/core/report.js';
+import { overallProgress, type Stage, type StageProgress } from '../../src/core/report.js';
 import { describeFrames } from './frame-progress.js';
 
 const STAGE_LABELS: Record<Stage, string> = {
@@ -47,6 +47,17 @@ export class ProgressView {
     else if (status.state === 'completed') this.render('Downloading the result', 1);
     else if (status.kind === 'video') this.renderFrames(status);
     else this.render((status.stage && STAGE_LABELS[status.stage]) ?? 'Working', status.overall);
+  }
+
+  /** A render on this device: the pipeline's own stage progress. */
+  stage(progress: StageProgress): void {
+    this.render(STAGE_LABELS[progress.stage], overallProgress(progress));
+  }
+
+  /** A model being downloaded for this device (the first time only; later it comes from the cache). */
+  downloading(model: string, loaded: number, total: number): void {
+    const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+    this.render(`Downloading model ${model} (${mb(loaded)} of ${mb(total)} MB)`, total > 0 ? loaded / total : 0);
   }
 
   hide(): void {

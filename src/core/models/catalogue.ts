@@ -37,6 +37,8 @@ export class Catalogue implements HelperModels {
   readonly #styles = new Map<string, StyleEntry>();
   readonly #origin = new Map<string, string>();
   readonly #roles = new Map<HelperRole, string>();
+  /** The manifests this catalogue was built from, in order (the browser engine rebuilds it from them). */
+  readonly sources: readonly ManifestSource[];
 
   /**
    * Sources are read in order; the built-in catalogue comes first, then the user's manifests.
@@ -47,6 +49,7 @@ export class Catalogue implements HelperModels {
    *   unknown model or a helper without the role its field needs.
    */
   constructor(sources: readonly ManifestSource[]) {
+    this.sources = sources;
     for (const { source, manifest } of sources) {
       manifest.models.forEach((model, i) => {
         this.#add(this.#models, 'model', model.id, model, source, `models.${i}.id`);

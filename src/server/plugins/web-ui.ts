@@ -1,6 +1,6 @@
 /**
- * The web UI at `/`: the built files, or, when the UI has not been built, a line saying how to build
- * it.
+ * The web UI at `/` (with the live camera page at `/live` and the call page at `/call`): the built
+ * files, or, when the UI has not been built, a line saying how to build it.
  */
 import { existsSync } from 'node:fs';
 import fastifyStatic from '@fastify/static';
@@ -10,6 +10,9 @@ export interface WebUiOptions {
   /** Folder of the built web UI; undefined or missing: `/` explains how to build it. */
   root: string | undefined;
 }
+
+/** Pages of the UI besides `/`, served at their short paths. */
+export const UI_PAGES = { '/live': 'live.html', '/call': 'call.html' } as const;
 
 /** Serves the built UI with cache headers per file type, or the fallback line at `/`. */
 export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { root }) => {
@@ -25,6 +28,9 @@ export const webUi: FastifyPluginAsync<WebUiOptions> = async (app, { root }) => 
         response.setHeader('cache-control', /[/\\]assets[/\\]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     });
+    for (const [path, file] of Object.entries(UI_PAGES)) {
+      app.get(path, { schema: { hide: true } }, async (_request, reply) => reply.sendFile(file));
+    }
     return;
   }
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>

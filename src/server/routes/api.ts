@@ -4,7 +4,7 @@
  * auth.ts). /api/v1/info is registered beside it, not in it, and stays open.
  */
 import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
-import type { CartoonEngine } from '../../core/engine-port.js';
+import type { CartoonEngine, ModelFiles } from '../../core/engine-port.js';
 import { PortoonError } from '../../core/errors.js';
 import type { StyleInfo } from '../../core/style-info.js';
 import type { JobQueue } from '../../queue/job-queue.js';
@@ -12,13 +12,27 @@ import { requireApiKey } from '../auth.js';
 import { addRouteErrors } from '../route-config.js';
 import type { ServerConfig } from '../config.js';
 import type { SubmitContext } from '../submit.js';
+import { callRoutes, keyFromQuery } from './call.js';
 import { cartoonRoutes } from './cartoon.js';
 import type { Readiness } from './health.js';
 import { jobRoutes } from './jobs.js';
+import { modelRoutes } from './models.js';
 import { styleRoutes } from './styles.js';
 
 export interface ApiOptions {
-  config: Pick<ServerConfig, 'apiKeys' | 'maxUploadBytes' | 'maxVideoUploadBytes' | 'styles' | 'maxSide' | 'maxFaces' | 'queue'>;
+  config: Pick<
+    ServerConfig,
+    | 'apiKeys'
+    | 'maxUploadBytes'
+    | 'maxVideoUploadBytes'
+    | 'styles'
+    | 'maxSide'
+    | 'maxFaces'
+    | 'queue'
+    | 'iceServers'
+    | 'callRoomTtlMs'
+    | 'maxCallRooms'
+  >;
   queue: JobQueue;
   /** Checks requests against the installed styles and probes uploads (the queue's engine). */
   engine: Pick<CartoonEngine, 'check' | 'probe' | 'probeVideo'>;
@@ -26,6 +40,8 @@ export interface ApiOptions {
   spoolDir: string;
   readiness: Pick<Readiness, 'draining'>;
   styles: () => StyleInfo[];
+  /** The catalogue and model files the browser engine downloads. */
+  models: ModelFiles;
   /** Photo the style previews are rendered from; undefined: previews are unavailable. */
   previewImage: string | undefined;
 }
@@ -45,9 +61,11 @@ function refuseWorkWhileDraining(readiness: Pick<Readiness, 'draining'>): onRequ
  */
 export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (
   api,
-  { config, queue, engine, spoolDir, readiness, styles, previewImage },
+  { config, queue, engine, spoolDir, readiness, styles, models, previewImage },
 ) => {
   const keyed = config.apiKeys.length > 0;
+  // The call socket may present its key in the query (see call.ts), then checked like any other.
+  if (keyed) api.addHook('onRequest', keyFromQuery);
   if (keyed) api.addHook('onRequest', requireApiKey(config.apiKeys));
   api.addHook('onRequest', refuseWorkWhileDraining(readiness));
   // The routes say so too, for the OpenAPI document: they need a key, and can be refused for it or
@@ -71,4 +89,6 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (
     limits: { maxUploadBytes: config.maxUploadBytes, maxVideoUploadBytes: config.maxVideoUploadBytes, spoolDir },
   });
   await api.register(styleRoutes, { submit, styles, previewImage });
+  await api.register(callRoutes, { config });
+  await api.register(modelRoutes, { models, served: config.styles });
 };
