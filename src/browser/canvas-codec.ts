@@ -222,13 +222,23 @@ async function toBitmap(bytes: Uint8Array, format: BrowserInputFormat): Promise<
  * again through a float16 canvas where the browser has one, which gives them back exactly.
  */
 function readPixels(bitmap: ImageBitmap): RawImage {
+  const rgba = readRgba8(bitmap);
+  return hasPartialAlpha(rgba.data) ? (readFloat16(bitmap) ?? rgba) : rgba;
+}
+
+/** The bitmap's pixels through an 8-bit canvas, RGBA. */
+function readRgba8(bitmap: ImageBitmap): RawImage {
   const { width, height } = bitmap;
   const context = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
   if (!context) throw new PortoonError('E_INTERNAL', 'This browser gives no 2D canvas context, so images cannot be decoded');
   context.drawImage(bitmap, 0, 0);
   const { data } = context.getImageData(0, 0, width, height);
-  const rgba: RawImage = { width, height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-  return hasPartialAlpha(rgba.data) ? (readFloat16(bitmap) ?? rgba) : rgba;
+  return { width, height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** A camera frame as RGB: an opaque picture, so one 8-bit read and no alpha plane. */
+export function frameToRgb(frame: ImageBitmap): RawImage {
+  return splitAlpha(readRgba8(frame)).image;
 }
 
 function hasPartialAlpha(rgba: Uint8Array): boolean {

@@ -13,7 +13,7 @@ import { Catalogue } from '../core/models/catalogue.js';
 import { parseManifest } from '../core/models/manifest.js';
 import { processStill } from '../core/process-still.js';
 import { parseCartoonizeRequest } from '../core/request.js';
-import { canvasStillCodec } from './canvas-codec.js';
+import { canvasStillCodec, frameToRgb } from './canvas-codec.js';
 import { ModelCache } from './model-cache.js';
 import { loadOrt, OrtWebBackend } from './ort-backend.js';
 import type { EngineMessage, EngineRequest, EngineResult, EngineSettings } from './protocol.js';
@@ -56,24 +56,13 @@ async function init(settings: EngineSettings): Promise<{ engine: Engine; result:
   return { engine: { settings, catalogue, backend }, result: { kind: 'init', backend: info } };
 }
 
-/** A reusable canvas for turning frames into RGB pixels. */
-let frameCanvas: OffscreenCanvas | undefined;
-
-function frameToRgb(frame: ImageBitmap): RawImage {
-  const { width, height } = frame;
-  if (!frameCanvas || frameCanvas.width !== width || frameCanvas.height !== height) frameCanvas = new OffscreenCanvas(width, height);
-  const context = frameCanvas.getContext('2d', { willReadFrequently: true });
-  if (!context) throw new PortoonError('E_INTERNAL', 'This browser gives workers no 2D canvas');
-  context.drawImage(frame, 0, 0);
-  frame.close();
-  const rgba = context.getImageData(0, 0, width, height).data;
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-    data[j] = rgba[i]!;
-    data[j + 1] = rgba[i + 1]!;
-    data[j + 2] = rgba[i + 2]!;
+/** The frame's pixels; the frame is closed (its memory freed) once read. */
+function readFrame(frame: ImageBitmap): RawImage {
+  try {
+    return frameToRgb(frame);
+  } finally {
+    frame.close();
   }
-  return { width, height, channels: 3, data };
 }
 
 async function handle(request: Exclude<EngineRequest, { kind: 'init' | 'cancel' }>, ready: Engine): Promise<void> {
@@ -114,7 +103,7 @@ async function handle(request: Exclude<EngineRequest, { kind: 'init' | 'cancel' 
       return;
     }
     case 'detect': {
-      const image = frameToRgb(request.frame);
+      const image = readFrame(request.frame);
       const faces = await detectFaces(image, withCheckpoint(ready.backend, checkpoint), ready.catalogue, {
         detector: 'yunet',
         maxSide: request.maxSide,
@@ -129,7 +118,7 @@ async function handle(request: Exclude<EngineRequest, { kind: 'init' | 'cancel' 
       return;
     }
     case 'live-face': {
-      const image = frameToRgb(request.frame);
+      const image = readFrame(request.frame);
       const face = await stylizeLiveFace(image, request.landmarks, request.style, request.size, ready.catalogue, ready.backend);
       const rgba = face.rgba.buffer as ArrayBuffer;
       const result: EngineResult = {

@@ -12,6 +12,11 @@ export function onModelDownload(listener: ((download: ModelDownload) => void) | 
   downloadListener = listener;
 }
 
+/** A new engine worker; Vite bundles it from its TypeScript source. */
+export function createEngineWorker(): Worker {
+  return new Worker(new URL('../../src/browser/engine-worker.ts', import.meta.url), { type: 'module', name: 'portoon-engine' });
+}
+
 /** The page's engine, started on first call; a failed start is not kept, so the next call retries. */
 export function deviceEngine(apiKey: string | undefined): Promise<PortoonWeb> {
   if (!engine) {

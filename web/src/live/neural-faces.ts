@@ -7,6 +7,7 @@
  */
 import { PortoonWeb, type ModelDownload } from '../../../src/browser/portoon-web.js';
 import { loadApiKey } from '../api-key.js';
+import { createEngineWorker } from '../device-engine.js';
 import { byId } from '../dom.js';
 import type { CameraStylizer } from './camera-stylizer.js';
 import { FaceLoop, type FaceLoopEngines } from './face-loop.js';
@@ -36,10 +37,6 @@ let camera: LiveCameraDetail | undefined;
 let loop: FaceLoop | undefined;
 let engines: Promise<FaceLoopEngines> | undefined;
 
-function createWorker(): Worker {
-  return new Worker(new URL('../../../src/browser/engine-worker.ts', import.meta.url), { type: 'module', name: 'portoon-engine' });
-}
-
 function showDownload(download: ModelDownload): void {
   if (download.cached) return;
   const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
@@ -56,7 +53,7 @@ function showDownload(download: ModelDownload): void {
 function startEngines(): Promise<FaceLoopEngines> {
   if (!engines) {
     const apiKey = loadApiKey() ?? undefined;
-    const common = { apiKey, createWorker, onDownload: showDownload };
+    const common = { apiKey, createWorker: createEngineWorker, onDownload: showDownload };
     engines = Promise.all([PortoonWeb.create({ ...common, threads: 1 }), PortoonWeb.create({ ...common, threads: faceThreads })]).then(
       ([tracker, stylizer]) => ({ tracker, stylizer }),
     );
