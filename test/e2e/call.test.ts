@@ -183,8 +183,9 @@ describeBrowser('the call page in a real browser', () => {
     // What was received is what was sent, up to the video codec's loss.
     expect(diffs.original!.toSent).toBeLessThan(6);
     expect(diffs.cel!.toSent).toBeLessThan(8);
-    // 'original' passes the camera through; 'cel' redraws it.
-    expect(diffs.original!.toCamera).toBeLessThan(8);
+    // 'original' passes the camera through (softened by the codec, more so when a busy machine makes
+    // the encoder lower the resolution); 'cel' redraws it.
+    expect(diffs.original!.toCamera).toBeLessThan(12);
     expect(diffs.cel!.toCamera).toBeGreaterThan(Math.max(12, 2 * diffs.original!.toCamera));
     await callee.selectOption('#call-style', 'cel');
     expect(problems).toEqual([]);
