@@ -165,12 +165,14 @@ describeBrowser('the call page in a real browser', () => {
       let matched: { camera: FramePixels; sent: FramePixels; received: FramePixels } | undefined;
       for (let attempt = 0; attempt < 5 && !matched; attempt++) {
         const target = (await pageStats(callee)).sent + 15;
-        const [sentFrame, received] = await Promise.all([
-          js<{ camera: FramePixels; sent: FramePixels }>(callee, `window.__portoonCallProbe.sentFrame(${target})`),
+        // A run of sent frames, so that the first frame received from the target on is among them even
+        // when the network or a busy encoder skips a few.
+        const [sentRun, received] = await Promise.all([
+          js<{ camera: FramePixels; sent: FramePixels }[]>(callee, `window.__portoonCallProbe.sentFrames(${target}, 30)`),
           js<FramePixels>(caller, `window.__portoonCallProbe.receivedFrame(${target})`),
         ]);
-        // The same frame on both sides (the target one may have been dropped: then try another).
-        if (received.counter === sentFrame.sent.counter) matched = { ...sentFrame, received };
+        const sentFrame = sentRun.find((frame) => frame.sent.counter === received.counter);
+        if (sentFrame) matched = { ...sentFrame, received };
       }
       expect(matched, `a frame seen on both sides in style ${style}`).toBeDefined();
       diffs[style] = { toCamera: meanDiff(matched!.received, matched!.camera), toSent: meanDiff(matched!.received, matched!.sent) };

@@ -247,7 +247,8 @@ export class JobRecords {
       .multi()
       .zcard(this.#queued)
       .zcard(this.#running)
-      .zcount(this.#finished, now, '+inf')
+      // Exclusive: a job whose expiry is now is gone to readers (status, expired()), so not counted either.
+      .zcount(this.#finished, `(${now}`, '+inf')
       .exec())!.map(([error, value]) => {
       if (error) throw error;
       return Number(value);

@@ -64,8 +64,11 @@ declare global {
     /** With `?probe=1`: measurement helpers (see the frame probe). */
     __portoonCallProbe?: {
       resetLatency(): void;
-      /** The raw camera frame and the frame sent for the first sent frame numbered `counter` or later. */
-      sentFrame(counter: number): Promise<{ camera: FramePixels; sent: FramePixels }>;
+      /**
+       * The raw camera frame and the frame sent for each of `count` consecutive sent frames from number
+       * `from` on (a run, so that a received frame can be matched even when the network drops some).
+       */
+      sentFrames(from: number, count: number): Promise<{ camera: FramePixels; sent: FramePixels }[]>;
       /** The first received frame whose stamp reads `counter` or later. */
       receivedFrame(counter: number): Promise<FramePixels>;
       /** The stamp's encoding, for checking it. */
@@ -233,7 +236,7 @@ async function startSending(): Promise<Pick<Call, 'stream' | 'stylizer' | 'sendT
         context.drawImage(styled, 0, 0, SEND_WIDTH, SEND_HEIGHT);
         if (probing) {
           drawProbe(context, counter, Date.now(), SEND_WIDTH);
-          sentCaptures.due(counter, () => ({ camera: pixelsOf(cameraVideo, counter), sent: pixelsOf(sendCanvas, counter) }));
+          sentRuns.drawn(counter, () => ({ camera: pixelsOf(cameraVideo, counter), sent: pixelsOf(sendCanvas, counter) }));
         }
         if (captureMode === 'frame') (sendTrack as CanvasCaptureMediaStreamTrack).requestFrame();
       },
@@ -507,7 +510,28 @@ class Captures<T> {
   }
 }
 
-const sentCaptures = new Captures<{ camera: FramePixels; sent: FramePixels }>();
+/** Runs of consecutive frames asked for by their first counter, captured as they are drawn. */
+class Runs<T> {
+  #runs: { from: number; count: number; frames: T[]; resolve: (frames: T[]) => void }[] = [];
+
+  capture(from: number, count: number): Promise<T[]> {
+    return new Promise((resolve) => this.#runs.push({ from, count: Math.max(1, count), frames: [], resolve }));
+  }
+
+  /** Adds frame `counter` (made by `take`, once) to every run it belongs to; resolves the runs it completes. */
+  drawn(counter: number, take: () => T): void {
+    const open = this.#runs.filter((run) => counter >= run.from);
+    if (open.length === 0) return;
+    const frame = take();
+    for (const run of open) {
+      run.frames.push(frame);
+      if (run.frames.length >= run.count) run.resolve(run.frames);
+    }
+    this.#runs = this.#runs.filter((run) => run.frames.length < run.count);
+  }
+}
+
+const sentRuns = new Runs<{ camera: FramePixels; sent: FramePixels }>();
 const receivedCaptures = new Captures<FramePixels>();
 
 /** Reads the stamp of each received frame for `receivedFrame` (only while someone waits for one). */
@@ -534,7 +558,7 @@ if (probing) {
     'Measured from the stamp on every frame: frames shown per second, latency from the other side’s drawing to this screen, frames never shown.';
   window.__portoonCallProbe = {
     resetLatency: () => call?.reader?.resetLatency(),
-    sentFrame: (counter) => sentCaptures.wait(counter),
+    sentFrames: (from, count) => sentRuns.capture(from, count),
     receivedFrame: async (counter) => {
       pending++;
       try {
