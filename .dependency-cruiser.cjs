@@ -66,11 +66,17 @@ module.exports = {
       name: 'server-uses-the-engine-port',
       severity: 'error',
       comment:
-        'The service reaches the engine through the engine port. Only its composition root (src/server/service.ts) may create the Node engine, and only through src/node/portoon.ts; an API node of a cluster (src/server/cluster-service.ts) checks requests through src/node/cluster-catalogue.ts; the version string (src/node/version.ts, read from package.json) may be shown anywhere',
+        'The service reaches the engine through the engine port. Only its composition root (src/server/service.ts) may create the Node engine, and only through src/node/portoon.ts; an API node of a cluster (src/server/cluster-service.ts) checks requests through src/node/cluster-catalogue.ts; the version string (src/node/version.ts, read from package.json) may be shown anywhere, and any node checks images for provenance marks (src/node/verify.ts, run in the threads of src/node/verify-pool.ts; no engine needed)',
       from: { path: '^src/server/' },
       to: {
         path: '^src/node/',
-        pathNot: ['^src/node/version\\.ts$', '^src/node/portoon\\.ts$', '^src/node/cluster-catalogue\\.ts$'],
+        pathNot: [
+          '^src/node/version\\.ts$',
+          '^src/node/portoon\\.ts$',
+          '^src/node/cluster-catalogue\\.ts$',
+          '^src/node/verify\\.ts$',
+          '^src/node/verify-pool\\.ts$',
+        ],
       },
     },
     {

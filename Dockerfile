@@ -13,7 +13,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # onnxruntime-node's install step only fetches optional GPU binaries; the CPU build ships in the package.
-ENV ONNXRUNTIME_NODE_INSTALL=skip
+# @contentauth/c2pa-node ships its linux-x64 native module; its install step would download or build
+# another one (needs Rust), which the two SKIP_ variables turn off.
+ENV ONNXRUNTIME_NODE_INSTALL=skip \
+    SKIP_RUST_BUILD=1 \
+    SKIP_BINARY_DOWNLOAD=1
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json vite.config.ts ./

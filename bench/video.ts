@@ -19,6 +19,7 @@
  *     [--speed-styles anime,cartoon,sketch,cel,watercolor] [--speed-frames 12] [--clips 01,03]
  *     [--skip flicker,jitter,audio,speed,memory]
  */
+import { OutputMarks } from '../src/core/provenance/output-marks.js';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,6 +121,7 @@ if (!skip.has('flicker')) {
         faces: new FaceTracker({ fps }),
         blender: new TemporalBlender(await processingFlow()),
         flicker: new WarpErrorMeter(await evaluationFlow()),
+        marks: new OutputMarks(),
       });
       const fidelity = new PsnrMeter();
       for (const [i, output] of outputs.entries()) fidelity.add(output, perFrame[i]!);

@@ -38,3 +38,6 @@ export {
 export { loadCatalogue } from './node/load-catalogue.js';
 export { PortoonError, ERROR_TABLE, type ErrorCode } from './core/errors.js';
 export { readProvenance, TRAINED_ALGORITHMIC_MEDIA } from './core/provenance.js';
+export { verifyImage, type VerifyOptions, type VerifyReport, type XmpFindings } from './node/verify.js';
+export type { C2paReport, C2paSignerConfig } from './node/c2pa.js';
+export type { WatermarkReading } from './core/provenance/watermark.js';

@@ -106,8 +106,10 @@ describeWithModels(MODELS)('background keep: only faces and hair are stylized', 
     console.log(
       `${name} ${style} keep: band mean ${band.mean.toFixed(2)}, worst block ${band.worstBlock.toFixed(2)}, face ${face.toFixed(2)}`,
     );
-    expect(band.mean).toBeLessThan(0.5);
-    expect(band.worstBlock).toBeLessThan(3);
+    // Up to the invisible watermark every output carries (about 0.7 on average, a little more on
+    // textured blocks, where it hides best).
+    expect(band.mean).toBeLessThan(1.2);
+    expect(band.worstBlock).toBeLessThan(4);
     expect(face).toBeGreaterThan(10);
   });
 

@@ -98,13 +98,14 @@ describe('portoon: help, version, usage errors (exit 2)', () => {
     expect(r.stderr).toBe('');
   });
 
-  it('the optional CUDA download of onnxruntime-node stays off: denied for npm 11, skipped by `npm run setup` for npm 10', () => {
+  it('install scripts that download binaries stay off: onnxruntime-node (CUDA) and c2pa-node (prebuilt or Rust build), denied for npm 11, skipped by `npm run setup` for npm 10', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
       allowScripts?: Record<string, boolean>;
       scripts: Record<string, string>;
     };
     expect(pkg.allowScripts?.['onnxruntime-node']).toBe(false);
-    expect(pkg.scripts.setup).toMatch(/^ONNXRUNTIME_NODE_INSTALL=skip npm install /);
+    expect(pkg.allowScripts?.['@contentauth/c2pa-node']).toBe(false);
+    expect(pkg.scripts.setup).toMatch(/^ONNXRUNTIME_NODE_INSTALL=skip SKIP_RUST_BUILD=1 SKIP_BINARY_DOWNLOAD=1 npm install /);
     // npm 11 warns about every unknown key in .npmrc ("Unknown project config"), so the setting may not live there.
     const npmrc = join(REPO_ROOT, '.npmrc');
     expect(existsSync(npmrc) ? readFileSync(npmrc, 'utf8') : '').not.toMatch(/onnxruntime/);
@@ -165,12 +166,12 @@ describe('portoon: help, version, usage errors (exit 2)', () => {
   });
 
   it.each([
-    [[], 'Expected an image file, a folder or a command (styles, serve, worker or models) but received none; see portoon --help'],
+    [[], 'Expected an image file, a folder or a command (styles, verify, serve, worker or models) but received none; see portoon --help'],
     [
       ['modles', 'list'],
-      'Expected an image file, a folder or a command (styles, serve, worker or models) but received modles, which names none of them; see portoon --help',
+      'Expected an image file, a folder or a command (styles, verify, serve, worker or models) but received modles, which names none of them; see portoon --help',
     ],
-    [['help', 'foo'], 'Expected a command of portoon (styles, serve, worker or models) but received foo'],
+    [['help', 'foo'], 'Expected a command of portoon (styles, verify, serve, worker or models) but received foo'],
     [['models'], 'Expected a command of portoon models (list, pull or verify) but received none'],
     [['models', 'lst'], 'Expected a command of portoon models (list, pull or verify) but received lst (did you mean list?)'],
     [['models', 'pull', '--bogus'], 'Expected an option listed by "portoon models pull --help" but received --bogus'],

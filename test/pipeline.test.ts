@@ -61,9 +61,9 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
         meanAbsDiff(before, after, [x + w / 4, y + h / 4, w / 2, h / 2].map(Math.round) as [number, number, number, number]),
       ).toBeGreaterThan(12);
     }
-    // …while with background "keep" the corners of the photo are untouched.
-    expect(meanAbsDiff(before, after, [0, 0, 60, 60])).toBeLessThan(1);
-    expect(meanAbsDiff(before, after, [1140, 740, 60, 60])).toBeLessThan(1);
+    // …while with background "keep" the corners of the photo are untouched (up to the invisible watermark).
+    expect(meanAbsDiff(before, after, [0, 0, 60, 60])).toBeLessThan(1.5);
+    expect(meanAbsDiff(before, after, [1140, 740, 60, 60])).toBeLessThan(1.5);
     expect(Object.keys(report.timings)).toEqual(
       expect.arrayContaining(['decode', 'detect', 'align', 'head', 'background', 'paste', 'encode']),
     );
@@ -93,7 +93,8 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
     const path = portrait('04-man-headshot-suit.jpg');
     const input = await loadRgb(path);
     const zero = await loadRgb((await portoon.cartoonize(path, { style: 'cartoon', strength: 0, format: 'png' })).image);
-    expect(meanAbsDiff(zero, input)).toBeLessThan(0.5);
+    // The photo itself, plus the invisible watermark every output carries (mean change below one level).
+    expect(meanAbsDiff(zero, input)).toBeLessThan(1);
     const full = await loadRgb((await portoon.cartoonize(path, { style: 'cartoon', strength: 1, format: 'png' })).image);
     const half = await loadRgb((await portoon.cartoonize(path, { style: 'cartoon', strength: 0.5, format: 'png' })).image);
     const dFull = meanAbsDiff(full, input);
@@ -108,8 +109,9 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
       loadRgb((await portoon.cartoonize(path, { format: 'png', ...options })).image);
     const cartoon = await run({ style: 'cartoon' });
     const sketch = await run({ style: 'sketch' });
-    expect(meanAbsDiff(await run({ style: 'cartoon', mix: 'sketch', mixWeight: 0 }), cartoon)).toBeLessThan(0.5);
-    expect(meanAbsDiff(await run({ style: 'cartoon', mix: 'sketch', mixWeight: 1 }), sketch)).toBeLessThan(0.5);
+    // Equal up to the two outputs' watermarks (each carries its own id).
+    expect(meanAbsDiff(await run({ style: 'cartoon', mix: 'sketch', mixWeight: 0 }), cartoon)).toBeLessThan(1.5);
+    expect(meanAbsDiff(await run({ style: 'cartoon', mix: 'sketch', mixWeight: 1 }), sketch)).toBeLessThan(1.5);
     const half = await run({ style: 'cartoon', mix: 'sketch', mixWeight: 0.5 });
     const apart = meanAbsDiff(cartoon, sketch);
     expect(meanAbsDiff(half, cartoon)).toBeLessThan(apart * 0.7);
@@ -305,10 +307,11 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
       const cartoon = await run('cartoon', 'blur');
       expect(cartoon.report.models).toContain('my-segmenter');
       expect(cartoon.report.models).not.toContain('deeplabv3-mnv2-257');
-      // The same weights under both ids blur the same pixels, and they did blur the backdrop.
+      // The same weights under both ids blur the same pixels (up to each output's own watermark), and
+      // they did blur the backdrop.
       const ownImage = await loadRgb(own.image);
-      expect(meanAbsDiff(ownImage, await loadRgb(pinned.image))).toBe(0);
-      expect(meanAbsDiff(ownImage, await loadRgb((await run('cartoon', 'stylize')).image))).toBeGreaterThan(1);
+      expect(meanAbsDiff(ownImage, await loadRgb(pinned.image))).toBeLessThan(1.5);
+      expect(meanAbsDiff(ownImage, await loadRgb((await run('cartoon', 'stylize')).image))).toBeGreaterThan(3);
     } finally {
       await custom.close();
     }

@@ -38,6 +38,9 @@ export interface CartoonizeCliOptions extends RequestFlags, VideoFlags {
   threads?: number;
   device?: 'cpu' | 'cuda';
   modelsDir?: string;
+  watermarkKey?: string;
+  c2paCert?: string;
+  c2paKey?: string;
 }
 
 /** What every job of one run shares. */
@@ -68,6 +71,8 @@ export async function runCartoonize(inputs: readonly string[], options: Cartooni
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.device !== undefined ? { device: options.device } : {}),
+    ...(options.watermarkKey ? { watermarkKey: options.watermarkKey } : {}),
+    ...contentCredentialsFromFlags(options),
   });
   const showProgress = !options.quiet && process.stderr.isTTY === true;
   const interruption = stopOnCtrlC();
@@ -80,6 +85,20 @@ export async function runCartoonize(inputs: readonly string[], options: Cartooni
     interruption.dispose();
     await portoon.close();
   }
+}
+
+/** `--c2pa-cert` and `--c2pa-key` come together or not at all. */
+function contentCredentialsFromFlags(options: CartoonizeCliOptions): {
+  contentCredentials?: { certificatePath: string; privateKeyPath: string };
+} {
+  if (options.c2paCert === undefined && options.c2paKey === undefined) return {};
+  if (options.c2paCert === undefined || options.c2paKey === undefined) {
+    throw new PortoonError(
+      'E_BAD_OPTION',
+      `${options.c2paCert === undefined ? '--c2pa-key needs --c2pa-cert' : '--c2pa-cert needs --c2pa-key'}: C2PA signing takes a certificate and its private key`,
+    );
+  }
+  return { contentCredentials: { certificatePath: options.c2paCert, privateKeyPath: options.c2paKey } };
 }
 
 /** Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it). */

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `portoon` command. Exit codes: 0 ok, 1 internal error, 2 usage error, 3 bad input (not an
- * image or video, undecodable, too large, missing file), 130 stopped by Ctrl-C, each with one clear
- * message on stderr.
+ * image or video, undecodable, too large, missing file), 4 `portoon verify` found no Portoon mark in
+ * a file, 130 stopped by Ctrl-C, each error with one clear message on stderr.
  */
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
@@ -15,8 +15,9 @@ import { addServeCommand } from './serve-command.js';
 import { addWorkerCommand } from './worker-command.js';
 import { runStyles } from './styles-command.js';
 import { applyUsageErrors, toUsageError } from './usage-errors.js';
+import { NO_MARK_EXIT_CODE, runVerify, type VerifyCliOptions } from './verify-command.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, badInput: 3, interrupted: INTERRUPTED_EXIT_CODE } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, badInput: 3, noMark: NO_MARK_EXIT_CODE, interrupted: INTERRUPTED_EXIT_CODE } as const;
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('portoon')
@@ -68,6 +69,18 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--threads <n>', 'inference threads per worker (default: the cores divided among the workers)', intParser('--threads', 1))
     .option('--device <device>', 'inference device: cpu | cuda (default cpu)', parseDevice)
     .option('--models-dir <dir>', 'models folder (default: $PORTOON_MODELS or the per-user cache)')
+    .option('--label', 'draw a small visible "AI-generated" label in a corner away from faces (default: off)')
+    .addOption(
+      new Option('--watermark-key <key>', "key of the invisible watermark (default: Portoon's public key, which anyone can verify)").env(
+        'PORTOON_WATERMARK_KEY',
+      ),
+    )
+    .addOption(
+      new Option('--c2pa-cert <file>', 'PEM certificate chain to sign outputs with C2PA content credentials (with --c2pa-key)').env(
+        'PORTOON_C2PA_CERT',
+      ),
+    )
+    .addOption(new Option('--c2pa-key <file>', 'PEM private key of --c2pa-cert').env('PORTOON_C2PA_KEY'))
     .action(async (inputs: string[], options: CartoonizeCliOptions) => {
       checkInputs(program, inputs);
       setExit(await runCartoonize(inputs, options));
@@ -79,6 +92,22 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .option('--models-dir <dir>', 'models folder')
     .action((options: { json?: boolean; modelsDir?: string }) => setExit(runStyles(options)));
+
+  program
+    .command('verify')
+    .description("check whether images carry Portoon's provenance marks: invisible watermark, C2PA manifest, XMP label")
+    .argument('<files...>', 'images to check')
+    .option('--json', "print each file's report as JSON (an array when several files are checked)")
+    .addOption(
+      new Option('--watermark-key <key>', 'the key the watermark was made with (default: the built-in public key)').env(
+        'PORTOON_WATERMARK_KEY',
+      ),
+    )
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 every file carries a Portoon mark, ${NO_MARK_EXIT_CODE} at least one readable file carries none, 3 a file is not a readable image (named on stderr; the others are still checked), 2 usage error.`,
+    )
+    .action(async (files: string[], options: VerifyCliOptions) => setExit(await runVerify(files, options)));
 
   addServeCommand(program, setExit);
   addWorkerCommand(program, setExit);

@@ -72,6 +72,7 @@ export interface RequestFlags {
   format?: string | undefined;
   quality?: string | undefined;
   preview?: boolean | undefined;
+  label?: boolean | undefined;
 }
 
 /**
@@ -79,8 +80,8 @@ export interface RequestFlags {
  * @throws PortoonError E_BAD_OPTION naming the flag, e.g. `Expected a number between 0 and 1 for --strength but received 2`.
  */
 export function requestFromFlags(flags: RequestFlags): CartoonizeRequest {
-  const { style, strength, mix, maxSide, background, detector, format, quality, preview } = flags;
-  const given = { style, strength, ...mix, maxSide, background, detector, format, quality, preview };
+  const { style, strength, mix, maxSide, background, detector, format, quality, preview, label } = flags;
+  const given = { style, strength, ...mix, maxSide, background, detector, format, quality, preview, label };
   const fields = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return parseCartoonizeRequest(decodeTextFields(fields), { nameOf: (field) => FLAG_OF[field] ?? field });
 }

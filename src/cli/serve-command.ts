@@ -29,7 +29,9 @@ export function addSettingOptions(command: Command, names: readonly SettingName[
     const valueName =
       setting.kind === 'proxy'
         ? ' [hops|a,b]'
-        : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : setting.kind === 'url' || setting.kind === 'redis' ? 'url' : 'value'}>`;
+        : setting.kind === 'boolean'
+          ? ' [true|false]'
+          : ` <${setting.kind === 'list' ? 'a,b' : setting.kind === 'int' ? 'n' : setting.kind === 'url' || setting.kind === 'redis' ? 'url' : 'value'}>`;
     const option = new Option(`${setting.flag}${valueName}`, `${setting.help} [${setting.env}] (default: ${shownDefault(name)})`);
     command.addOption(option);
   }

@@ -29,6 +29,12 @@ export const ERROR_TABLE = {
   E_INFERENCE_FAILED: { status: 500, exit: 1, summary: 'The neural network runtime failed on this input.', retry: true },
   E_OUTPUT_FAILED: { status: 500, exit: 1, summary: 'The result could not be written.', retry: true },
   E_OUTPUT_EXISTS: { status: 409, exit: 2, summary: 'The output file exists and replacing it was not allowed.', retry: false },
+  E_SIGNING_CONFIG: {
+    status: 500,
+    exit: 2,
+    summary: 'The C2PA signing certificate or private key is missing, unreadable, unusable or mismatched.',
+    retry: false,
+  },
   E_QUEUE_FULL: { status: 503, exit: 1, summary: 'Too many images are waiting to be processed; try again shortly.', retry: true },
   E_CLOSED: { status: 503, exit: 1, summary: 'The engine was closed while work was pending.', retry: true },
   E_UNAUTHORIZED: { status: 401, exit: 2, summary: 'The request needs a valid API key.', retry: false },

@@ -44,5 +44,15 @@ export { parseManifest, parseManifestText, type ManifestFile, type ModelEntry, t
 export { detectFaces, type DetectOptions, type Face } from './face/detect.js';
 export { runProcedural } from './procedural/index.js';
 export { buildXmp, provenanceTags, readProvenance, TRAINED_ALGORITHMIC_MEDIA, type ProvenanceInfo } from './provenance.js';
+export { OutputMarks, type MarkPolicy } from './provenance/output-marks.js';
+export { drawAiLabel, placeAiLabel, type LabelPlacement } from './provenance/visible-label.js';
+export {
+  DEFAULT_WATERMARK_KEY,
+  embedWatermark,
+  newOutputId,
+  readWatermark,
+  WATERMARK_MIN_SIDE,
+  type WatermarkReading,
+} from './provenance/watermark.js';
 export { ERROR_TABLE, PortoonError, reviveError, toPortoonError, type ErrorCode, type SerializedError } from './errors.js';
 export { embedXmp, extractXmp, type XmpContainer } from './xmp-embed.js';

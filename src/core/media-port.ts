@@ -30,6 +30,14 @@ export interface StillCodec {
   ): Promise<Uint8Array>;
 }
 
+/**
+ * Adds signed content credentials (C2PA) to encoded bytes. Optional: configured where a certificate
+ * and key are (the Node service and CLI); the browser has none.
+ */
+export interface ContentSigner {
+  sign(bytes: Uint8Array, format: OutputFormat, provenance: ProvenanceInfo): Promise<Uint8Array>;
+}
+
 /** Decoded frames of a clip, in order, streamed (never the whole clip at once). */
 export interface FrameSource {
   readonly width: number;

@@ -4,10 +4,11 @@
  * with their own codec and inference backend, so both produce the same report for the same request.
  */
 import { withCheckpoint, type InferenceBackend } from './inference.js';
-import type { StillCodec } from './media-port.js';
+import type { ContentSigner, StillCodec } from './media-port.js';
 import type { Catalogue } from './models/catalogue.js';
 import { cartoonizeImage } from './pipeline.js';
 import type { ProvenanceInfo } from './provenance.js';
+import { OutputMarks, type MarkPolicy } from './provenance/output-marks.js';
 import type { CartoonizeOutput, StageProgress } from './report.js';
 import type { CartoonizeRequest } from './request.js';
 
@@ -19,6 +20,10 @@ export interface StillContext {
   maxInputPixels?: number | undefined;
   /** The label every output carries (software, version, creation time) for the style and models used. */
   provenance: (style: string, models: readonly string[]) => ProvenanceInfo;
+  /** Watermark key and the default for the visible label (a request's `label` wins). */
+  marks?: MarkPolicy | undefined;
+  /** Signs the encoded bytes with C2PA content credentials, when configured. */
+  signer?: ContentSigner | undefined;
   /** A monotonic clock in ms (performance.now). */
   now: () => number;
   onProgress?: ((progress: StageProgress) => void) | undefined;
@@ -45,11 +50,16 @@ export async function processStill(input: Uint8Array, request: CartoonizeRequest
   onProgress?.({ stage: 'encode', progress: 0 });
   const encodeStart = now();
   const format = request.format ?? codec.defaultFormat(decoded.format);
-  const image = await codec.encode(
+  // Provenance, in one place for every still: label and watermark in the pixels, XMP by the codec,
+  // then the C2PA signature over the encoded bytes.
+  const marks = new OutputMarks({ label: request.label ?? context.marks?.label, watermarkKey: context.marks?.watermarkKey });
+  const marked = marks.mark(
     result.image,
-    { format, quality: request.quality, alpha: decoded.alpha },
-    context.provenance(result.style, result.models),
+    result.faces.map((face) => face.box),
   );
+  const provenance: ProvenanceInfo = { ...context.provenance(result.style, result.models), id: marks.id };
+  let image = await codec.encode(marked, { format, quality: request.quality, alpha: decoded.alpha }, provenance);
+  if (context.signer) image = await context.signer.sign(image, format, provenance);
   const encodeMs = now() - encodeStart;
   onProgress?.({ stage: 'encode', progress: 1 });
   return {
@@ -64,6 +74,7 @@ export async function processStill(input: Uint8Array, request: CartoonizeRequest
       timings: { decode: decodeMs, ...result.timings, encode: encodeMs },
       models: result.models,
       inference: result.inference,
+      provenance: { id: marks.id, label: marks.label, contentCredentials: context.signer !== undefined },
     },
   };
 }

@@ -11,6 +11,8 @@ export interface ProvenanceInfo {
   models: readonly string[];
   /** ISO timestamp of creation. */
   created: string;
+  /** The output's id (12 hex digits), which its invisible watermark also carries. */
+  id?: string | undefined;
 }
 
 function escapeXml(text: string): string {
@@ -51,7 +53,7 @@ export function buildXmp(info: ProvenanceInfo): string {
     ` Iptc4xmpExt:DigitalSourceType="${TRAINED_ALGORITHMIC_MEDIA}"`,
     ` xmp:CreatorTool="${escapeXml(`${info.software} ${info.version}`)}"`,
     ` xmp:CreateDate="${escapeXml(info.created)}"`,
-    ` portoon:Style="${escapeXml(info.style)}">`,
+    ` portoon:Style="${escapeXml(info.style)}"${info.id === undefined ? '' : ` portoon:OutputId="${escapeXml(info.id)}"`}>`,
     `<dc:description><rdf:Alt><rdf:li xml:lang="x-default">AI-generated cartoon made with ${escapeXml(info.software)} (style ${escapeXml(info.style)})</rdf:li></rdf:Alt></dc:description>`,
     `<portoon:Models><rdf:Bag>${models}</rdf:Bag></portoon:Models>`,
     '</rdf:Description>',
@@ -87,6 +89,8 @@ export function readProvenance(xmp: string): Partial<ProvenanceInfo> & { digital
   if (dst !== undefined) result.digitalSourceType = dst;
   const style = attr('portoon:Style');
   if (style !== undefined) result.style = style;
+  const id = attr('portoon:OutputId');
+  if (id !== undefined) result.id = id;
   if (tool !== undefined) {
     const space = tool.lastIndexOf(' ');
     result.software = tool.slice(0, space);
@@ -111,5 +115,6 @@ export function provenanceTags(info: ProvenanceInfo): Record<string, string> {
     DigitalSourceType: TRAINED_ALGORITHMIC_MEDIA,
     PortoonStyle: info.style,
     PortoonModels: info.models.join(','),
+    ...(info.id === undefined ? {} : { PortoonOutputId: info.id }),
   };
 }

@@ -63,6 +63,17 @@ export interface CartoonizeReport {
   models: string[];
   /** Milliseconds inside the inference runtime per model (included in the stage timings). */
   inference: Record<string, number>;
+  /** The output's provenance marks: the id its invisible watermark carries, the visible label, C2PA. */
+  provenance?: OutputProvenanceReport | undefined;
+}
+
+export interface OutputProvenanceReport {
+  /** The output id (12 hex digits) in the watermark, the XMP and the C2PA manifest. */
+  id: string;
+  /** Whether the visible "AI-generated" label was drawn. */
+  label: boolean;
+  /** Whether the bytes carry signed C2PA content credentials. */
+  contentCredentials: boolean;
 }
 
 /** An encoded image with its report: what an engine returns for one request. */

@@ -84,6 +84,12 @@ export const cartoonizeFieldsSchema = z.strictObject({
     .optional()
     .describe('Most faces stylized one by one (the largest first); the others get the background style. Default: no limit'),
   maxTile: z.number().int().min(128).optional().describe("Largest background tile side. Default: the style's (1024)"),
+  label: z
+    .boolean()
+    .optional()
+    .describe(
+      'Draw a small visible "AI-generated" label in a corner away from faces. Default: off (a service may turn it on for all requests)',
+    ),
 });
 
 /** A request as callers write it (the library's `cartoonize` options, the API's form fields). */

@@ -9,6 +9,8 @@ import { withCheckpoint } from '../core/inference.js';
 import type { StillCodec } from '../core/media-port.js';
 import type { CartoonizeOutput, StageProgress } from '../core/report.js';
 import type { CartoonizeRequest } from '../core/request.js';
+import type { MarkPolicy } from '../core/provenance/output-marks.js';
+import { loadC2paSigner, type C2paSigner, type C2paSignerConfig } from './c2pa.js';
 import { sharpStillCodec } from './codec.js';
 import { loadCatalogue } from './load-catalogue.js';
 import { ModelStore } from './model-store.js';
@@ -24,6 +26,14 @@ export interface EngineConfig {
   executionProviders?: readonly string[] | undefined;
   /** Refuse inputs with more pixels than this. */
   maxInputPixels?: number | undefined;
+  /** The marks every output gets besides its XMP label: visible label default, watermark key, C2PA signing. */
+  provenance?: EngineProvenance | undefined;
+}
+
+export interface EngineProvenance {
+  label?: boolean | undefined;
+  watermarkKey?: string | undefined;
+  contentCredentials?: C2paSignerConfig | undefined;
 }
 
 export class NodeEngine {
@@ -32,6 +42,7 @@ export class NodeEngine {
   readonly backend: OnnxBackend;
   readonly #config: EngineConfig;
   readonly #codec: StillCodec = sharpStillCodec;
+  #signer: Promise<C2paSigner> | undefined;
 
   constructor(config: EngineConfig) {
     this.#config = config;
@@ -41,6 +52,19 @@ export class NodeEngine {
       ...(config.intraOpThreads !== undefined ? { intraOpThreads: config.intraOpThreads } : {}),
       ...(config.executionProviders !== undefined ? { executionProviders: config.executionProviders } : {}),
     });
+  }
+
+  /** The C2PA signer, loaded once per engine when content credentials are configured. */
+  async #contentSigner(): Promise<C2paSigner | undefined> {
+    const config = this.#config.provenance?.contentCredentials;
+    if (!config) return undefined;
+    this.#signer ??= loadC2paSigner(config);
+    return this.#signer;
+  }
+
+  #marks(): MarkPolicy {
+    const { label, watermarkKey } = this.#config.provenance ?? {};
+    return { label, watermarkKey };
   }
 
   /** Creates the sessions of the given models now, so the first request does not pay for it. */
@@ -65,6 +89,8 @@ export class NodeEngine {
       catalogue: this.catalogue,
       maxInputPixels: this.#config.maxInputPixels,
       provenance: outputProvenance,
+      marks: this.#marks(),
+      signer: await this.#contentSigner(),
       now: () => performance.now(),
       onProgress,
       checkpoint,
@@ -95,6 +121,7 @@ export class NodeEngine {
       onProgress: hooks.onProgress,
       checkpoint,
       info: hooks.info,
+      marks: this.#marks(),
     });
   }
 

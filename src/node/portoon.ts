@@ -18,6 +18,7 @@ import type { VideoInfo, VideoParams, VideoProgress, VideoReport } from '../core
 import { parseCartoonizeRequest, type CartoonizeParams, type CartoonizeRequest } from '../core/request.js';
 import { describeStyles, type StyleInfo } from '../core/style-info.js';
 import { DEFAULT_MAX_INPUT_PIXELS, probeImage } from './codec.js';
+import { loadC2paSigner, type C2paSignerConfig } from './c2pa.js';
 import type { EngineConfig } from './engine.js';
 import { loadCatalogue } from './load-catalogue.js';
 import { defaultModelsDir, installHint, ModelStore } from './model-store.js';
@@ -37,6 +38,15 @@ export interface PortoonOptions {
   maxInputPixels?: number;
   /** Most images that may wait for a worker; beyond it `cartoonize` fails at once with E_QUEUE_FULL. Default unbounded. */
   maxQueue?: number;
+  /** Draw the visible "AI-generated" label on outputs whose request does not say (`label`). Default false. */
+  label?: boolean;
+  /**
+   * The invisible watermark's key. Default: Portoon's public key, which every `portoon verify` reads;
+   * a secret key of your own makes marks that only you can read and nobody else can forge.
+   */
+  watermarkKey?: string;
+  /** Sign every output with C2PA content credentials using this certificate chain and private key (PEM files). */
+  contentCredentials?: C2paSignerConfig;
 }
 
 /** The request's parameters (see `CartoonizeParams`), plus progress and cancellation. */
@@ -122,9 +132,12 @@ export class Portoon implements CartoonEngine {
    * @param options.maxInputPixels larger images are refused with E_IMAGE_TOO_LARGE. Default 50 000 000.
    * @param options.maxQueue most images that may wait for a busy worker; beyond it `cartoonize`
    *   fails at once with E_QUEUE_FULL. Default: no limit.
+   * @param options.label draw the visible "AI-generated" label unless a request says otherwise. Default false.
+   * @param options.watermarkKey the invisible watermark's key. Default: Portoon's public key.
+   * @param options.contentCredentials certificate chain and private key (PEM) to sign outputs with C2PA.
    * @returns the instance; `close()` it when done, to stop its worker threads.
    * @throws {PortoonError} E_BAD_OPTION for an invalid option; E_BAD_MANIFEST for an invalid manifest
-   *   in the models folder.
+   *   in the models folder; E_SIGNING_CONFIG when the content-credentials certificate or key cannot sign.
    */
   static async create(options: PortoonOptions = {}): Promise<Portoon> {
     wholeNumber('workers', options.workers, 1);
@@ -143,7 +156,14 @@ export class Portoon implements CartoonEngine {
       intraOpThreads: options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers)),
       executionProviders: options.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       maxInputPixels: options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS,
+      provenance: {
+        label: options.label === true,
+        ...(options.watermarkKey ? { watermarkKey: options.watermarkKey } : {}),
+        ...(options.contentCredentials ? { contentCredentials: options.contentCredentials } : {}),
+      },
     };
+    // A certificate or key that cannot sign is a setup error: say so now, not at the first image.
+    if (options.contentCredentials) await loadC2paSigner(options.contentCredentials);
     // Running from TypeScript sources (tests, development): let the worker load .ts through tsx.
     const fromSource = import.meta.url.endsWith('.ts');
     const pool = new Piscina({

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PortoonError } from '../core/errors.js';
 import { parseRedisUrl } from '../queue/redis/connection.js';
 
-type Kind = 'string' | 'list' | 'int' | 'level' | 'device' | 'proxy' | 'url' | 'redis' | 'json';
+type Kind = 'string' | 'list' | 'int' | 'boolean' | 'level' | 'device' | 'proxy' | 'url' | 'redis' | 'json';
 
 export interface Setting {
   flag: string;
@@ -224,6 +224,34 @@ export const SERVER_SETTINGS = {
     min: 0,
     help: 'Seconds accepted work may take to finish after SIGTERM (the listener stays open meanwhile; /readyz answers 503).',
   },
+  label: {
+    flag: '--label',
+    env: 'PORTOON_LABEL',
+    kind: 'boolean',
+    shown: 'false',
+    help: 'Draw the visible "AI-generated" label on every output whose request does not set `label`.',
+  },
+  watermarkKey: {
+    flag: '--watermark-key',
+    env: 'PORTOON_WATERMARK_KEY',
+    kind: 'string',
+    shown: "Portoon's public key",
+    help: 'Key of the invisible watermark (written and read by /api/v1/verify). A secret key of your own makes marks only you can read or forge.',
+  },
+  c2paCert: {
+    flag: '--c2pa-cert',
+    env: 'PORTOON_C2PA_CERT',
+    kind: 'string',
+    shown: 'none (no C2PA)',
+    help: 'PEM certificate chain (signing certificate first, then its CA) to sign every output with C2PA content credentials; needs --c2pa-key.',
+  },
+  c2paKey: {
+    flag: '--c2pa-key',
+    env: 'PORTOON_C2PA_KEY',
+    kind: 'string',
+    shown: 'none',
+    help: 'PEM private key of the --c2pa-cert certificate.',
+  },
   previewImage: {
     flag: '--preview-image',
     env: 'PORTOON_PREVIEW_IMAGE',
@@ -315,6 +343,10 @@ export const WORKER_SETTINGS: readonly SettingName[] = [
   'threads',
   'device',
   'maxPixels',
+  'label',
+  'watermarkKey',
+  'c2paCert',
+  'c2paKey',
   'jobTtl',
   'lockDuration',
   'maxStalls',
@@ -338,7 +370,7 @@ export function trustProxyOption(trust: TrustProxy): false | string[] | ((addres
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export interface ServerConfig {
+export interface ServerConfig extends ProvenanceSettings {
   host: string;
   port: number;
   modelsDir: string | undefined;
@@ -382,6 +414,44 @@ export interface ServerConfig {
   callRoomTtlMs: number;
   maxCallRooms: number;
   logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** The marks outputs get besides their XMP label (see `--label`, `--watermark-key`, `--c2pa-cert`). */
+export interface ProvenanceSettings {
+  /** The visible label's default for requests that do not set it. */
+  label: boolean;
+  /** Undefined: Portoon's public key. */
+  watermarkKey: string | undefined;
+  /** Undefined: outputs are not signed with C2PA. */
+  contentCredentials: { certificatePath: string; privateKeyPath: string } | undefined;
+}
+
+function readBoolean(name: SettingName, flags: RawSettings, env: NodeJS.ProcessEnv): boolean {
+  const value = readSetting(name, flags, env);
+  if (!value) return false;
+  const v = value.raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw bad(value.source, 'true or false', value.raw);
+}
+
+function readProvenanceSettings(flags: RawSettings, env: NodeJS.ProcessEnv): ProvenanceSettings {
+  const key = readSetting('watermarkKey', flags, env)?.raw;
+  const cert = readSetting('c2paCert', flags, env);
+  const privateKey = readSetting('c2paKey', flags, env);
+  if ((cert === undefined) !== (privateKey === undefined)) {
+    const given = cert ?? privateKey!;
+    throw new PortoonError(
+      'E_BAD_OPTION',
+      `${given.source} needs ${cert ? '--c2pa-key (PORTOON_C2PA_KEY)' : '--c2pa-cert (PORTOON_C2PA_CERT)'} too: C2PA signing takes a certificate and its private key`,
+      { details: { setting: given.source } },
+    );
+  }
+  return {
+    label: readBoolean('label', flags, env),
+    watermarkKey: key === undefined || key === '' ? undefined : key,
+    contentCredentials: cert && privateKey ? { certificatePath: cert.raw, privateKeyPath: privateKey.raw } : undefined,
+  };
 }
 
 /** Raw values as strings, by setting name (from flags); anything absent falls back to the environment, then the default. */
@@ -528,6 +598,7 @@ export function resolveServerConfig(flags: RawSettings = {}, env: NodeJS.Process
     iceServers: parseIceServers(flags, env),
     callRoomTtlMs: readInt('callRoomTtl', flags, env) * 1000,
     maxCallRooms: readInt('maxCallRooms', flags, env),
+    ...readProvenanceSettings(flags, env),
     logLevel: parseChoice('logLevel', flags, env, LOG_LEVELS, 'info'),
   });
 }
@@ -609,7 +680,7 @@ export function shownDefault(name: SettingName): string {
 }
 
 /** The settings of a `portoon worker` process. */
-export interface WorkerConfig {
+export interface WorkerConfig extends ProvenanceSettings {
   /** Address of the worker's metrics and health endpoints. */
   host: string;
   metricsPort: number;
@@ -662,6 +733,7 @@ export function resolveWorkerConfig(flags: RawSettings = {}, env: NodeJS.Process
     threads: readInt('threads', flags, env, Math.max(1, Math.floor(availableParallelism() / workers))),
     device: parseChoice('device', flags, env, ['cpu', 'cuda'] as const, 'cpu'),
     maxPixels: readInt('maxPixels', flags, env),
+    ...readProvenanceSettings(flags, env),
     jobTtlMs: readInt('jobTtl', flags, env) * 1000,
     lockDurationMs: readInt('lockDuration', flags, env) * 1000,
     maxStalls: readInt('maxStalls', flags, env),

@@ -4,7 +4,10 @@ import { Portoon } from '../node/portoon.js';
 import type { ServerConfig } from './config.js';
 
 /** The settings an engine is made from, in `portoon serve` and `portoon worker` alike. */
-export type EngineSettings = Pick<ServerConfig, 'modelsDir' | 'workers' | 'threads' | 'device' | 'maxPixels' | 'styles'>;
+export type EngineSettings = Pick<
+  ServerConfig,
+  'modelsDir' | 'workers' | 'threads' | 'device' | 'maxPixels' | 'styles' | 'label' | 'watermarkKey' | 'contentCredentials'
+>;
 
 /**
  * Starts the engine of a service: its worker threads, on its models folder. The styles named by
@@ -18,6 +21,9 @@ export async function createEngine(settings: Readonly<EngineSettings>): Promise<
     threads: settings.threads,
     device: settings.device,
     maxInputPixels: settings.maxPixels,
+    label: settings.label,
+    ...(settings.watermarkKey !== undefined ? { watermarkKey: settings.watermarkKey } : {}),
+    ...(settings.contentCredentials !== undefined ? { contentCredentials: settings.contentCredentials } : {}),
   });
   const known = new Set(portoon.catalogue.styles.map((style) => style.id));
   const unknown = (settings.styles ?? []).find((id) => !known.has(id));

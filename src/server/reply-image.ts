@@ -15,6 +15,7 @@ export const REPORT_HEADERS = [
   'x-portoon-ai-generated',
   'x-portoon-frames',
   'x-portoon-audio',
+  'x-portoon-output-id',
 ];
 
 /** A file name for the download: the upload's name (made safe), the style and the result's extension. */
@@ -39,6 +40,8 @@ function withReportHeaders(reply: FastifyReply, result: JobResult, filename: str
     .header('cache-control', 'no-store')
     .header('x-portoon-ai-generated', 'true');
   const { report, video } = result;
+  const outputId = report?.provenance?.id ?? video?.provenance?.id;
+  if (outputId !== undefined) reply.header('x-portoon-output-id', outputId);
   if (report) {
     const totalMs = Object.values(report.timings).reduce((sum, ms) => sum + (ms ?? 0), 0);
     reply

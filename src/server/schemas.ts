@@ -48,6 +48,22 @@ const stageMap = {
   additionalProperties: false,
 } as const;
 
+/** The output's provenance marks, in both reports. */
+const PROVENANCE_REPORT = {
+  type: 'object',
+  description: "The output's provenance marks",
+  required: ['id', 'label', 'contentCredentials'],
+  properties: {
+    id: {
+      type: 'string',
+      pattern: '^[0-9a-f]{12}$',
+      description: 'Output id carried by the invisible watermark (and the XMP, and the C2PA manifest); POST /api/v1/verify reads it back',
+    },
+    label: { type: 'boolean', description: 'The visible "AI-generated" label was drawn' },
+    contentCredentials: { type: 'boolean', description: 'The file is signed with C2PA content credentials' },
+  },
+} as const;
+
 export const reportSchema = {
   type: 'object',
   description: 'What the engine did: size, style, faces found (boxes in output pixels), time per stage and per model',
@@ -73,6 +89,7 @@ export const reportSchema = {
     timings: { type: 'object', additionalProperties: { type: 'number' } },
     models: { type: 'array', items: { type: 'string' } },
     inference: { type: 'object', additionalProperties: { type: 'number' } },
+    provenance: PROVENANCE_REPORT,
   },
 } as const;
 
@@ -138,6 +155,7 @@ export const videoReportSchema = {
     models: { type: 'array', items: { type: 'string' } },
     inference: { type: 'object', additionalProperties: { type: 'number' } },
     warpError: { type: 'number', description: 'Flicker of the output (warping error), when measured' },
+    provenance: PROVENANCE_REPORT,
   },
 } as const;
 

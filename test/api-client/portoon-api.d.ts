@@ -249,6 +249,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/verify': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Check an image for Portoon's provenance marks
+     * @description Reads the invisible watermark from the pixels and the C2PA manifest and XMP label from the file, and says whether any of them shows the image was made with Portoon. An image without marks is answered 200 with `marked: false`. Watermarks made with another key than this service's are not found.
+     */
+    post: operations['verifyImage'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/info': {
     parameters: {
       query?: never;
@@ -301,6 +321,7 @@ export interface components {
          *     - `E_INFERENCE_FAILED`: HTTP 500. The neural network runtime failed on this input.
          *     - `E_OUTPUT_FAILED`: HTTP 500. The result could not be written.
          *     - `E_OUTPUT_EXISTS`: HTTP 409. The output file exists and replacing it was not allowed.
+         *     - `E_SIGNING_CONFIG`: HTTP 500. The C2PA signing certificate or private key is missing, unreadable, unusable or mismatched.
          *     - `E_QUEUE_FULL`: HTTP 503. Too many images are waiting to be processed; try again shortly.
          *     - `E_CLOSED`: HTTP 503. The engine was closed while work was pending.
          *     - `E_UNAUTHORIZED`: HTTP 401. The request needs a valid API key.
@@ -340,6 +361,7 @@ export interface components {
           | 'E_INFERENCE_FAILED'
           | 'E_OUTPUT_FAILED'
           | 'E_OUTPUT_EXISTS'
+          | 'E_SIGNING_CONFIG'
           | 'E_QUEUE_FULL'
           | 'E_CLOSED'
           | 'E_UNAUTHORIZED'
@@ -473,6 +495,15 @@ export interface components {
         inference?: {
           [key: string]: number;
         };
+        /** @description The output's provenance marks */
+        provenance?: {
+          /** @description Output id carried by the invisible watermark (and the XMP, and the C2PA manifest); POST /api/v1/verify reads it back */
+          id: string;
+          /** @description The visible "AI-generated" label was drawn */
+          label: boolean;
+          /** @description The file is signed with C2PA content credentials */
+          contentCredentials: boolean;
+        };
       };
       /** @description What the engine did with a video: size, frames, sound, the face tracks (stable ids), scene cuts and time per part */
       video?: {
@@ -516,6 +547,15 @@ export interface components {
         };
         /** @description Flicker of the output (warping error), when measured */
         warpError?: number;
+        /** @description The output's provenance marks */
+        provenance?: {
+          /** @description Output id carried by the invisible watermark (and the XMP, and the C2PA manifest); POST /api/v1/verify reads it back */
+          id: string;
+          /** @description The visible "AI-generated" label was drawn */
+          label: boolean;
+          /** @description The file is signed with C2PA content credentials */
+          contentCredentials: boolean;
+        };
       };
       statusUrl?: string;
       resultUrl?: string;
@@ -714,6 +754,8 @@ export interface operations {
           quality?: number;
           /** @description A cheap thumbnail: at most 256 px, JPEG. For galleries that show each style on the user's photo */
           preview?: boolean;
+          /** @description Draw a small visible "AI-generated" label in a corner away from faces. Default: off (a service may turn it on for all requests) */
+          label?: boolean;
         };
       };
     };
@@ -866,6 +908,8 @@ export interface operations {
           quality?: number;
           /** @description A cheap thumbnail: at most 256 px, JPEG. For galleries that show each style on the user's photo */
           preview?: boolean;
+          /** @description Draw a small visible "AI-generated" label in a corner away from faces. Default: off (a service may turn it on for all requests) */
+          label?: boolean;
           /**
            * Format: binary
            * @description The video (MP4, MOV, MKV, WebM, AVI or animated GIF), at most the video upload limit; the result is a video
@@ -1630,6 +1674,203 @@ export interface operations {
         };
       };
       /** @description `E_MODEL_MISSING`: A model the style needs is not installed. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'retry-after'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+    };
+  };
+  verifyImage: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'multipart/form-data': {
+          /**
+           * Format: binary
+           * @description The image to check (JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC, HEIF), at most the upload limit
+           */
+          image: Blob;
+        };
+      };
+    };
+    responses: {
+      /** @description Which of Portoon's provenance marks the image carries */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "marked": true,
+           *       "format": "jpeg",
+           *       "width": 1024,
+           *       "height": 1024,
+           *       "xmp": {
+           *         "present": true,
+           *         "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+           *         "software": "Portoon",
+           *         "version": "0.1.0",
+           *         "style": "anime",
+           *         "models": [
+           *           "animeganv3-jpface-v1",
+           *           "animeganv3-hayao36"
+           *         ],
+           *         "id": "3f2a9c01d4e7"
+           *       },
+           *       "c2pa": {
+           *         "present": false,
+           *         "valid": false,
+           *         "status": [],
+           *         "actions": []
+           *       },
+           *       "watermark": {
+           *         "found": true,
+           *         "id": "3f2a9c01d4e7",
+           *         "confidence": 0.97,
+           *         "correctedBits": 0,
+           *         "gain": 1,
+           *         "alignment": "none"
+           *       },
+           *       "summary": "Portoon watermark 3f2a9c01d4e7 (confidence 0.97); XMP: AI-generated by Portoon (style anime)"
+           *     }
+           */
+          'application/json': {
+            /** @description A Portoon mark was found: a valid watermark, a valid C2PA manifest made by Portoon, or an XMP label by Portoon saying it is AI-generated */
+            marked: boolean;
+            /** @description The image format, by content (jpeg, png, webp, gif, tiff, heif) */
+            format: string;
+            width: number;
+            height: number;
+            /** @description The XMP label */
+            xmp: {
+              /** @description The image carries an XMP packet */
+              present: boolean;
+              /** @description The IPTC digital source type (…/trainedAlgorithmicMedia: made by AI) */
+              digitalSourceType?: string;
+              software?: string;
+              version?: string;
+              style?: string;
+              models?: string[];
+              /** @description The output id (the one its watermark carries) */
+              id?: string;
+            };
+            /** @description The C2PA manifest (Content Credentials), read and validated offline */
+            c2pa: {
+              /** @description The image carries a C2PA manifest */
+              present: boolean;
+              /** @description Its signature and hashes verify (whether its certificate authority is trusted aside) */
+              valid: boolean;
+              /** @description Validation status codes, e.g. signingCredential.untrusted */
+              status: string[];
+              /** @description The software that made the manifest, e.g. Portoon/0.1.0 */
+              claimGenerator?: string;
+              digitalSourceType?: string;
+              /** @description The actions it records, e.g. c2pa.created */
+              actions: string[];
+              /** @description The issuer or common name of the signing certificate */
+              signer?: string;
+              title?: string;
+              /** @description Why a manifest that is there cannot be read */
+              error?: string;
+            };
+            /** @description Portoon's invisible watermark, read from the pixels */
+            watermark: {
+              /** @description A valid watermark was read (its marker and checksum check) */
+              found: boolean;
+              /** @description The output id it carries */
+              id?: string;
+              /** @description How clearly it is there: about 0 unmarked, near 1 untouched */
+              confidence: number;
+              /** @description Bits error correction had to repair (of 127) */
+              correctedBits?: number;
+              /** @description The brightness change the reading undid (1: none) */
+              gain?: number;
+              /** @description The crop, rotation or shift the reading undid ("none" when it read as it is) */
+              alignment?: string;
+            };
+            /** @description The findings in one line, for people */
+            summary: string;
+          };
+        };
+      };
+      /** @description `E_BAD_REQUEST`: The request is malformed: broken HTTP or multipart/form-data framing. `E_BAD_OPTION`: An option or parameter has an invalid value. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_UNAUTHORIZED`: The request needs a valid API key. */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_FILE_TOO_LARGE`: The input file is larger than the allowed size. */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_EMPTY_INPUT`: The input is empty (zero bytes). `E_UNSUPPORTED_FORMAT`: The input is not an image in a supported format. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_IMAGE_TOO_LARGE`: The image has more pixels than the pixel limit. `E_DECODE_FAILED`: The image or video is damaged or truncated and cannot be decoded. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_RATE_LIMITED`: Too many requests from this client; slow down. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          'retry-after'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_INTERNAL`: An unexpected internal error. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PortoonError'];
+        };
+      };
+      /** @description `E_CLOSED`: The engine was closed while work was pending. */
       503: {
         headers: {
           /** @description Seconds to wait before trying again */

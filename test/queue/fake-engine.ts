@@ -230,7 +230,7 @@ function fakeVideoReport(info: VideoInfo, request: CartoonizeRequest, params: Vi
     sceneCuts: 0,
     tracks: [],
     maxFacesPerFrame: 0,
-    timings: { decode: 1, faces: 1, stylize: 1, temporal: 1, encode: 1, total: 5 },
+    timings: { decode: 1, faces: 1, stylize: 1, temporal: 1, provenance: 1, encode: 1, total: 6 },
     inference: {},
     models: [],
   };

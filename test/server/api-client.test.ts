@@ -41,9 +41,10 @@ interface OpenApiDocument {
 /** The form fields of the uploads, as the generated types have them (the files as Blobs; the job API's photo or video is optional). */
 type CartoonForm = NonNullable<paths['/api/v1/cartoon']['post']['requestBody']>['content']['multipart/form-data'];
 type JobForm = NonNullable<paths['/api/v1/jobs']['post']['requestBody']>['content']['multipart/form-data'];
+type VerifyForm = NonNullable<paths['/api/v1/verify']['post']['requestBody']>['content']['multipart/form-data'];
 
 /** openapi-fetch sends JSON by default; uploads are multipart, with the text fields before the file. */
-function formData(body: CartoonForm | JobForm): FormData {
+function formData(body: CartoonForm | JobForm | VerifyForm): FormData {
   const form = new FormData();
   const fields = Object.entries(body).filter(([, value]) => value !== undefined);
   for (const [name, value] of fields) if (!(value instanceof Blob)) form.append(name, String(value));
@@ -190,6 +191,11 @@ describeWithModels(MODELS)('the API through a client generated from its OpenAPI 
     expect([cancelled.response.status, cancelled.data!.state]).toEqual([200, 'completed']);
   });
 
+  it("checks an image for Portoon's provenance marks", async () => {
+    const { data, response } = await client().POST('/api/v1/verify', { body: { image: photoBlob() }, bodySerializer: formData });
+    expect([response.status, data!.marked, data!.watermark.found, data!.summary]).toEqual([200, false, false, 'No Portoon mark found']);
+  });
+
   it('hands the browser engine the catalogue and the verified model files', async () => {
     const api = client();
     const catalogue = await api.GET('/api/v1/catalogue');
@@ -247,6 +253,7 @@ describeWithModels(MODELS)('the API through a client generated from its OpenAPI 
         .status,
       createCall: (await anonymous.POST('/api/v1/calls')).response.status,
       getCallConfig: (await anonymous.GET('/api/v1/calls/config')).response.status,
+      verifyImage: (await anonymous.POST('/api/v1/verify', { body: { image: photoBlob() }, bodySerializer: formData })).response.status,
     };
     const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
     const documented = Object.fromEntries(operations.map((op) => [op.operationId, (op.security ?? []).length > 0 ? 401 : 200]));

@@ -86,6 +86,7 @@ const ROUTES: Array<{ method: string; path: string; endsInParam: boolean; withKe
   { method: 'GET', path: `/api/v1/jobs/${JOB}`, endsInParam: true, withKey: { status: 404, code: 'E_JOB_NOT_FOUND' } },
   { method: 'GET', path: `/api/v1/jobs/${JOB}/result`, endsInParam: false, withKey: { status: 404, code: 'E_JOB_NOT_FOUND' } },
   { method: 'DELETE', path: `/api/v1/jobs/${JOB}`, endsInParam: true, withKey: { status: 404, code: 'E_JOB_NOT_FOUND' } },
+  { method: 'POST', path: '/api/v1/verify', endsInParam: false, withKey: { status: 415, code: 'E_UNSUPPORTED_FORMAT' } },
 ];
 
 const UNAUTHORIZED: RawAnswer = { status: 401, code: 'E_UNAUTHORIZED' };

@@ -112,7 +112,7 @@ describe('service configuration', () => {
 
   it('the README configuration tables list every setting with its flag, variable and default: serve, then worker', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const rows = [...readme.matchAll(/^\|\s*`(--[a-z-]+)`\s*\|\s*`([A-Z_]+)`\s*\|\s*(.+?)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
+    const rows = [...readme.matchAll(/^\|\s*`(--[a-z0-9-]+)`\s*\|\s*`([A-Z0-9_]+)`\s*\|\s*(.+?)\s*\|\s*(.+?)\s*\|$/gm)].map((m) => ({
       flag: m[1]!,
       env: m[2]!,
       shown: m[3]!,

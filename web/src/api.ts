@@ -23,7 +23,7 @@ export interface ServiceInfo {
 /** The request fields the page sets: a subset of what the API takes, under the same names. */
 export type CartoonOptions = Pick<
   CartoonizeParams,
-  'style' | 'strength' | 'mix' | 'mixWeight' | 'background' | 'format' | 'preview' | 'detector'
+  'style' | 'strength' | 'mix' | 'mixWeight' | 'background' | 'format' | 'preview' | 'detector' | 'label'
 >;
 
 /** The settings of a video job: the style's settings (no photo format or preview), the size and the video options. */
@@ -194,6 +194,7 @@ function appendStyleFields(form: FormData, options: Omit<CartoonOptions, 'format
   }
   if (options.background) form.append('background', options.background);
   if (options.detector) form.append('detector', options.detector);
+  if (options.label !== undefined) form.append('label', String(options.label));
 }
 
 /** Text fields go before the file, so the server knows the options before it streams the upload. */
@@ -243,7 +244,8 @@ function fileNameFromDisposition(header: string | null): string | undefined {
   return name ? name.split(/[\\/]/).pop() || undefined : undefined;
 }
 
-async function toApiError(response: Response): Promise<ApiError> {
+/** The API's error answer as an `ApiError` (its code and message, else the status line). */
+export async function toApiError(response: Response): Promise<ApiError> {
   const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
   let code = `E_HTTP_${response.status}`;
   let message = `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}.`;

@@ -15,6 +15,8 @@ export interface ControlElements {
   mixWeight: HTMLInputElement;
   mixWeightValue: HTMLOutputElement;
   background: HTMLSelectElement;
+  /** The visible label: '' (the service's default), 'true' or 'false'. */
+  label: HTMLSelectElement;
   format: HTMLSelectElement;
 }
 
@@ -66,6 +68,7 @@ export class Controls {
       options.mixWeight = Number(this.el.mixWeight.value);
     }
     if (this.el.background.value) options.background = this.el.background.value as BackgroundMode;
+    if (this.el.label.value) options.label = this.el.label.value === 'true';
     return options;
   }
 

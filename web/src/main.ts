@@ -38,6 +38,7 @@ import { VideoControls, type VideoFieldValues } from './video-controls.js';
 import { videoFacts, videoSummary } from './video-report.js';
 import { isVideoFile, VIDEO_ACCEPT, VIDEO_TYPE_LABELS } from './video-types.js';
 import { VideoView, type VideoMeta } from './video-view.js';
+import { requestVerification, VerifyPanel } from './verify-panel.js';
 
 interface Photo {
   kind: 'photo';
@@ -94,6 +95,7 @@ const controls = new Controls({
   mixWeight: byId<HTMLInputElement>('mix-weight'),
   mixWeightValue: byId<HTMLOutputElement>('mix-weight-value'),
   background: byId<HTMLSelectElement>('background'),
+  label: byId<HTMLSelectElement>('label'),
   format: byId<HTMLSelectElement>('format'),
 });
 const videoControls = new VideoControls({
@@ -169,6 +171,7 @@ function applyInfo(info: ServiceInfo): void {
   byId('upload-hint').textContent = `${describeTypes(limits.acceptedTypes)}, up to ${formatBytes(limits.maxUploadBytes)}`;
   byId('video-hint').textContent = `Videos: ${VIDEO_TYPE_LABELS}, up to ${formatBytes(limits.maxVideoUploadBytes)}`;
   fileInput.accept = acceptList(limits.acceptedTypes);
+  byId<HTMLInputElement>('verify-input').accept = acceptAttribute(limits.acceptedTypes);
   byId('version').textContent = info.version ? `v${info.version}` : '';
 }
 
@@ -557,4 +560,16 @@ byId<HTMLFormElement>('controls').addEventListener('submit', (event) => {
 cancelButton.addEventListener('click', () => render?.abort());
 onDevice.addEventListener('change', () => void onDeviceChanged().catch(showError));
 fileInput.accept = acceptList(limits.acceptedTypes);
+new VerifyPanel(
+  {
+    drop: byId('verify-drop'),
+    pick: byId<HTMLButtonElement>('verify-pick'),
+    input: byId<HTMLInputElement>('verify-input'),
+    verdict: byId('verify-verdict'),
+    findings: byId('verify-findings'),
+    error: byId('verify-error'),
+  },
+  (file, signal) => withAuth(() => requestVerification(file, file.name, loadApiKey(), signal)),
+  () => limits.maxUploadBytes,
+);
 void loadService();

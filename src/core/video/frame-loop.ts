@@ -6,6 +6,7 @@
  */
 import type { InferenceBackend } from '../inference.js';
 import type { RawImage } from '../image.js';
+import type { OutputMarks } from '../provenance/output-marks.js';
 import type { FrameSink, FrameSource } from '../media-port.js';
 import type { Catalogue } from '../models/catalogue.js';
 import { cartoonizeImage } from '../pipeline.js';
@@ -48,6 +49,8 @@ export interface FrameLoopContext {
   onProgress?: ((progress: VideoProgress) => void) | undefined;
   /** Called before each frame; it throws to stop the work (cancellation). */
   checkpoint?: (() => void) | undefined;
+  /** The provenance marks every output frame gets before it reaches the sink (one id per video). */
+  marks: OutputMarks;
 }
 
 /** The parts of the report the frame loop knows (the adapter adds format, audio and its own timings). */
@@ -60,7 +63,7 @@ export async function cartoonizeFrames(
   context: FrameLoopContext,
 ): Promise<FrameLoopReport> {
   const { now, blender, faces, flicker } = context;
-  const timings = { decode: 0, faces: 0, stylize: 0, temporal: 0, encode: 0, total: 0 };
+  const timings = { decode: 0, faces: 0, stylize: 0, temporal: 0, provenance: 0, encode: 0, total: 0 };
   const inference: Record<string, number> = {};
   const models = new Set<string>();
   const started = now();
@@ -99,9 +102,17 @@ export async function cartoonizeFrames(
       timings.temporal += now() - mark;
 
       mark = now();
-      await sink.write(output);
+      const marked = context.marks.mark(
+        output,
+        result.faces.map((face) => face.box),
+      );
+      timings.provenance += now() - mark;
+
+      mark = now();
+      await sink.write(marked);
       timings.encode += now() - mark;
 
+      // The flicker measure looks at the stylized frames, not at the marks on them.
       if (flicker) await flicker.add(image, output);
       frames += 1;
       const elapsed = (now() - started) / 1000;

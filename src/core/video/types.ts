@@ -3,6 +3,7 @@
  * frames with their times, progress and the report. Shared by the engine, the adapters (ffmpeg in
  * Node), the queues, the service and the CLI.
  */
+import type { OutputProvenanceReport } from '../report.js';
 import type { RawImage } from '../image.js';
 
 /** Output containers: H.264 MP4 (default), VP9 WebM, animated GIF. */
@@ -120,6 +121,8 @@ export interface VideoReport {
     faces: number;
     stylize: number;
     temporal: number;
+    /** Provenance marks on every frame (watermark, and the label when asked). */
+    provenance: number;
     encode: number;
     total: number;
   };
@@ -128,4 +131,6 @@ export interface VideoReport {
   models: string[];
   /** When asked (`measureFlicker`): mean warping error of the output, pixels in [0, 1] (Lai et al. 2018). */
   warpError?: number | undefined;
+  /** The marks on every frame: the id the watermark and the container tags carry, the visible label. */
+  provenance?: OutputProvenanceReport | undefined;
 }

@@ -10,6 +10,7 @@ import type { InferenceBackend } from '../../core/inference.js';
 import type { Catalogue } from '../../core/models/catalogue.js';
 import { modelsForRequest } from '../../core/pipeline.js';
 import { provenanceTags } from '../../core/provenance.js';
+import { OutputMarks, type MarkPolicy } from '../../core/provenance/output-marks.js';
 import type { CartoonizeRequest } from '../../core/request.js';
 import { cartoonizeFrames } from '../../core/video/frame-loop.js';
 import { WarpErrorMeter } from '../../core/video/metrics.js';
@@ -31,6 +32,8 @@ export interface VideoJobContext {
   checkpoint?: (() => void) | undefined;
   /** The input's facts when the caller probed it already: ffprobe (a whole pass over the packets of some containers) is not run twice. */
   info?: VideoInfo | undefined;
+  /** Watermark key and the default for the visible label (the request's `label` wins). */
+  marks?: MarkPolicy | undefined;
 }
 
 export async function cartoonizeVideoFile(
@@ -57,6 +60,8 @@ export async function cartoonizeVideoFile(
     duration: params.duration,
   });
   const keepAudio = params.audio !== false && info.audio !== undefined;
+  // One id for the whole video: every frame's watermark and the container tags carry it.
+  const marks = new OutputMarks({ label: request.label ?? context.marks?.label, watermarkKey: context.marks?.watermarkKey });
   const writer = openFrameWriter(outputPath, {
     width: reader.width,
     height: reader.height,
@@ -65,7 +70,7 @@ export async function cartoonizeVideoFile(
     crf: params.crf,
     ...(keepAudio ? { audio: { from: inputPath, start: params.start, duration: params.duration, info: info.audio! } } : {}),
     // Container tags are written before the first frame: the models are the ones the request plans to use.
-    metadata: provenanceTags(outputProvenance(request.style, modelsForRequest(context.catalogue, request))),
+    metadata: provenanceTags({ ...outputProvenance(request.style, modelsForRequest(context.catalogue, request)), id: marks.id }),
   });
   const temporal = params.temporal !== false;
   try {
@@ -78,6 +83,7 @@ export async function cartoonizeVideoFile(
       now: () => performance.now(),
       onProgress: context.onProgress,
       checkpoint: context.checkpoint,
+      marks,
     });
     if (loop.frames === 0) {
       throw new PortoonError('E_DECODE_FAILED', 'The video has no frames in the chosen range', { details: { start: params.start } });
@@ -88,6 +94,8 @@ export async function cartoonizeVideoFile(
     return {
       kind: 'video',
       ...loop,
+      // Videos are not signed with C2PA (only stills are); their container tags carry the label.
+      provenance: { id: marks.id, label: marks.label, contentCredentials: false },
       format,
       duration: loop.frames / loop.fps,
       audio: info.audio === undefined ? 'none' : params.audio === false ? 'dropped' : audio.audio,

@@ -45,6 +45,7 @@ export async function registerOpenApi(app: FastifyInstance, config: Pick<ServerC
         { name: 'jobs', description: 'Asynchronous jobs with progress' },
         { name: 'styles', description: 'The styles on offer' },
         { name: 'calls', description: 'Video calls between two browsers (the /call page)' },
+        { name: 'provenance', description: "Checking an image for Portoon's provenance marks" },
         { name: 'service', description: 'Health, readiness, metrics, limits' },
       ],
       // Declared only when keys are configured: a service without keys has nothing to present.

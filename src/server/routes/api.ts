@@ -1,7 +1,7 @@
 /**
- * The API scope: the route groups that need a key (cartoon, jobs, styles) are plugins registered inside
- * this one, so its hooks run for every one of their routes, however a client spells the URL (see
- * auth.ts). /api/v1/info is registered beside it, not in it, and stays open.
+ * The API scope: the route groups that need a key (cartoon, jobs, styles, verify) are plugins
+ * registered inside this one, so its hooks run for every one of their routes, however a client spells
+ * the URL (see auth.ts). /api/v1/info is registered beside it, not in it, and stays open.
  */
 import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify';
 import type { CartoonEngine, ModelFiles } from '../../core/engine-port.js';
@@ -18,6 +18,8 @@ import type { Readiness } from './health.js';
 import { jobRoutes } from './jobs.js';
 import { modelRoutes } from './models.js';
 import { styleRoutes } from './styles.js';
+import { verifyRoutes } from './verify.js';
+import { VerifyPool } from '../../node/verify-pool.js';
 
 export interface ApiOptions {
   config: Pick<
@@ -25,6 +27,8 @@ export interface ApiOptions {
     | 'apiKeys'
     | 'maxUploadBytes'
     | 'maxVideoUploadBytes'
+    | 'maxPixels'
+    | 'watermarkKey'
     | 'styles'
     | 'maxSide'
     | 'maxFaces'
@@ -91,4 +95,12 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (
   await api.register(styleRoutes, { submit, styles, previewImage });
   await api.register(callRoutes, { config });
   await api.register(modelRoutes, { models, served: config.styles });
+  const verifier = new VerifyPool();
+  api.addHook('onClose', async () => verifier.close());
+  await api.register(verifyRoutes, {
+    limits: { maxUploadBytes: config.maxUploadBytes, spoolDir },
+    maxInputPixels: config.maxPixels,
+    watermarkKey: config.watermarkKey,
+    verify: (bytes, options) => verifier.verify(bytes, options),
+  });
 };

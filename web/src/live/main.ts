@@ -10,7 +10,7 @@
 import { byId } from '../dom.js';
 import { openCamera, SHADER_STYLES, startCameraStylizer, type CameraStylizer } from './camera-stylizer.js';
 import { CanvasRecorder, formatDuration, recordingType } from './recorder.js';
-import { encodeSnapshot, labelledCopy, timestampedName } from './snapshot.js';
+import { encodeSnapshot, frameCopy, timestampedName } from './snapshot.js';
 import { renderStyleSwitcher } from './style-switcher.js';
 // Neural face styles attach themselves to the camera through the portoon:live-camera event.
 import './neural-faces.js';
@@ -89,7 +89,7 @@ function onFrame(): void {
   const waiters = snapshotWaiters;
   snapshotWaiters = [];
   try {
-    const copy = labelledCopy(canvas);
+    const copy = frameCopy(canvas);
     for (const waiter of waiters) waiter.resolve(copy);
   } catch (error) {
     for (const waiter of waiters) waiter.reject(error instanceof Error ? error : new Error(String(error)));
