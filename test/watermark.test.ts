@@ -90,11 +90,11 @@ describe('the invisible watermark on real photos', () => {
     const photo = await loadRgb(portrait('04-man-headshot-suit.jpg'));
     const face = [150, 110, 230, 300] as const;
     const id = newOutputId();
-    const marked = embedWatermark(photo, id, { faces: [face] });
+    const marked = embedWatermark(photo, id);
     await savePng(marked, join(OUT, 'marked.png'));
     expect([marked.width, marked.height, marked.channels]).toEqual([photo.width, photo.height, 3]);
     expect(psnr(marked, photo)).toBeGreaterThan(42);
-    expect(psnr(marked, photo, face)).toBeGreaterThan(44);
+    expect(psnr(marked, photo, face)).toBeGreaterThan(42);
     const reading = readWatermark(marked);
     expect(reading).toMatchObject({ found: true, id, correctedBits: 0, alignment: 'none' });
     expect(reading.confidence).toBeGreaterThan(0.9);

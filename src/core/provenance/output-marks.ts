@@ -35,8 +35,8 @@ export class OutputMarks {
 
   /**
    * The marked copy of one output picture. `faces` are the boxes of the faces in it: the label keeps
-   * away from them and the watermark is lighter on them. A video's label stays in the corner chosen
-   * for its first frame, so it does not jump as people move.
+   * away from them. A video's label stays in the corner chosen for its first frame, so it does not
+   * jump as people move.
    */
   mark(image: RawImage, faces: readonly FaceBox[]): RawImage {
     let picture = image;
@@ -45,6 +45,6 @@ export class OutputMarks {
       this.#placement ??= drawn.placement;
       picture = drawn.image;
     }
-    return embedWatermark(picture, this.id, { key: this.#key, faces });
+    return embedWatermark(picture, this.id, { key: this.#key });
   }
 }

@@ -29,7 +29,6 @@ import {
   type CanvasMapping,
   warpCanvas,
   BLOCK_COUNT,
-  BLOCKS_PER_SIDE,
   COEFFICIENT_COUNT,
   lumaChangeFromBand,
   lumaOf,
@@ -58,9 +57,9 @@ const SPREAD = 8;
 const COPIES = Math.floor(COEFFICIENT_COUNT / SPREAD / BCH_N);
 const PROJECTIONS = COPIES * BCH_N;
 /**
- * Lattice step of the projections (band units): about 45 dB PSNR over a picture, more on faces (their
- * blocks take 0.35 of the change), and enough margin for JPEG 50 and halving of pictures down to
- * about 300 px (see the attack table in docs/BENCHMARKS.md).
+ * Lattice step of the projections (band units): about 45 dB PSNR over a picture (faces included:
+ * above 42 dB on every face of the shared portraits in every style), and enough margin for JPEG 50
+ * and halving of pictures down to about 300 px (see the attack table in docs/BENCHMARKS.md).
  */
 const STEP = 82;
 /** Marker and version: the first 16 payload bits, "P" and 0xA0 | version. */
@@ -176,52 +175,24 @@ function latticePoint(value: number, dither: number, bit: number): number {
 export interface EmbedOptions {
   /** The key (default `DEFAULT_WATERMARK_KEY`). */
   key?: string | undefined;
-  /** Face boxes [x, y, width, height]: the mark is made lighter there. */
-  faces?: readonly (readonly [number, number, number, number])[] | undefined;
 }
 
-/** Per-coefficient embedding weights: lighter where a face is and on flat blocks, stronger on texture. */
-function coefficientWeights(coefficients: Float64Array, width: number, height: number, faces: EmbedOptions['faces']): Float64Array {
-  const perBlock = MARKED_FREQUENCIES.length;
-  const weights = new Float64Array(COEFFICIENT_COUNT);
-  const faceBlocks = new Uint8Array(BLOCKS_PER_SIDE * BLOCKS_PER_SIDE);
-  for (const face of faces ?? []) {
-    const [x, y, w, h] = face;
-    if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0) continue;
-    const toBlockX = (px: number): number => Math.min(BLOCKS_PER_SIDE - 1, Math.max(0, Math.floor((px / width) * BLOCKS_PER_SIDE)));
-    const toBlockY = (py: number): number => Math.min(BLOCKS_PER_SIDE - 1, Math.max(0, Math.floor((py / height) * BLOCKS_PER_SIDE)));
-    for (let by = toBlockY(y); by <= toBlockY(y + h); by++)
-      for (let bx = toBlockX(x); bx <= toBlockX(x + w); bx++) faceBlocks[by * BLOCKS_PER_SIDE + bx] = 1;
-  }
-  for (let block = 0; block < faceBlocks.length; block++) {
-    let energy = 0;
-    for (let k = 0; k < perBlock; k++) energy += coefficients[block * perBlock + k]! ** 2;
-    // Texture hides changes; flat cartoon areas show them.
-    const texture = Math.sqrt(energy / perBlock);
-    let weight = Math.min(2.5, Math.max(0.6, 0.6 + texture / 25));
-    if (faceBlocks[block]) weight *= 0.35;
-    for (let k = 0; k < perBlock; k++) weights[block * perBlock + k] = weight;
-  }
-  return weights;
+/** Every projection's target: the nearest point of its bit's lattice. */
+function projectionTargets(values: Float64Array, codeword: Uint8Array, schedule: KeySchedule): Float64Array {
+  const targets = new Float64Array(PROJECTIONS);
+  for (let j = 0; j < PROJECTIONS; j++) targets[j] = latticePoint(values[j]!, schedule.dithers[j]!, codeword[schedule.bits[j]!]!);
+  return targets;
 }
 
-/** Moves every projection onto its bit's lattice; returns the coefficient changes. */
-function coefficientChanges(coefficients: Float64Array, weights: Float64Array, codeword: Uint8Array, schedule: KeySchedule): Float64Array {
+/** The coefficient changes that move every projection onto its target, along its chip direction. */
+function coefficientChanges(values: Float64Array, targets: Float64Array, schedule: KeySchedule): Float64Array {
   const changes = new Float64Array(COEFFICIENT_COUNT);
-  const values = projections(coefficients, schedule);
   const norm = 1 / Math.sqrt(SPREAD);
   for (let j = 0; j < PROJECTIONS; j++) {
-    const target = latticePoint(values[j]!, schedule.dithers[j]!, codeword[schedule.bits[j]!]!);
-    const delta = target - values[j]!;
+    const delta = targets[j]! - values[j]!;
     if (delta === 0) continue;
-    // Spread the change along the chip direction, weighted, so that the projection moves by delta.
-    let weightSum = 0;
-    for (let k = j * SPREAD; k < (j + 1) * SPREAD; k++) weightSum += weights[schedule.coefficients[k]!]! * norm * norm;
-    const scale = delta / weightSum;
-    for (let k = j * SPREAD; k < (j + 1) * SPREAD; k++) {
-      const index = schedule.coefficients[k]!;
-      changes[index]! += scale * weights[index]! * schedule.chips[k]! * norm;
-    }
+    // The chip direction has unit length, so moving along it by delta moves the projection by delta.
+    for (let k = j * SPREAD; k < (j + 1) * SPREAD; k++) changes[schedule.coefficients[k]!]! += delta * schedule.chips[k]! * norm;
   }
   return changes;
 }
@@ -241,8 +212,8 @@ function addLumaChange(image: RawImage, change: Float32Array): RawImage {
 
 /**
  * Embeds the mark for `id` (12 hex digits, see `newOutputId`) and returns a marked copy. Pictures with
- * a side shorter than `WATERMARK_MIN_SIDE` come back unchanged (a copy). Two passes: the second
- * re-embeds what rounding, clipping and resampling took from the first.
+ * a side shorter than `WATERMARK_MIN_SIDE` come back unchanged (a copy). Two passes towards the same
+ * targets: the second re-embeds what rounding, clipping and resampling took from the first.
  */
 export function embedWatermark(image: RawImage, id: string, options: EmbedOptions = {}): RawImage {
   const codeword = codewordFor(id);
@@ -250,12 +221,12 @@ export function embedWatermark(image: RawImage, id: string, options: EmbedOption
   if (Math.min(width, height) < WATERMARK_MIN_SIDE) return { ...image, data: image.data.slice() };
   const schedule = scheduleFor(options.key ?? DEFAULT_WATERMARK_KEY);
   let marked = image;
-  let weights: Float64Array | undefined;
+  let targets: Float64Array | undefined;
   for (let pass = 0; pass < 2; pass++) {
     const coefficients = markedCoefficients(approximationBand(lumaOf(marked), width, height));
-    weights ??= coefficientWeights(coefficients, width, height, options.faces);
-    const changes = coefficientChanges(coefficients, weights, codeword, schedule);
-    const band = bandFromCoefficientChanges(changes);
+    const values = projections(coefficients, schedule);
+    targets ??= projectionTargets(values, codeword, schedule);
+    const band = bandFromCoefficientChanges(coefficientChanges(values, targets, schedule));
     marked = addLumaChange(marked, lumaChangeFromBand(band, width, height));
   }
   return marked;
