@@ -1870,7 +1870,7 @@ export interface operations {
           'application/json': components['schemas']['PortoonError'];
         };
       };
-      /** @description `E_CLOSED`: The engine was closed while work was pending. */
+      /** @description `E_QUEUE_FULL`: Too many images are waiting to be processed; try again shortly. `E_CLOSED`: The engine was closed while work was pending. */
       503: {
         headers: {
           /** @description Seconds to wait before trying again */
