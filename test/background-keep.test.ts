@@ -106,10 +106,10 @@ describeWithModels(MODELS)('background keep: only faces and hair are stylized', 
     console.log(
       `${name} ${style} keep: band mean ${band.mean.toFixed(2)}, worst block ${band.worstBlock.toFixed(2)}, face ${face.toFixed(2)}`,
     );
-    // Up to the invisible watermark every output carries (about 0.7 on average, a little more on
-    // textured blocks, where it hides best).
+    // Up to the invisible watermark every output carries (about 0.7 on average, up to about 2 on one
+    // block, depending on the output's id).
     expect(band.mean).toBeLessThan(1.2);
-    expect(band.worstBlock).toBeLessThan(4);
+    expect(band.worstBlock).toBeLessThan(4.5);
     expect(face).toBeGreaterThan(10);
   });
 

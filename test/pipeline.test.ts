@@ -61,9 +61,10 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
         meanAbsDiff(before, after, [x + w / 4, y + h / 4, w / 2, h / 2].map(Math.round) as [number, number, number, number]),
       ).toBeGreaterThan(12);
     }
-    // …while with background "keep" the corners of the photo are untouched (up to the invisible watermark).
-    expect(meanAbsDiff(before, after, [0, 0, 60, 60])).toBeLessThan(1.5);
-    expect(meanAbsDiff(before, after, [1140, 740, 60, 60])).toBeLessThan(1.5);
+    // …while with background "keep" the corners of the photo are untouched, up to the invisible
+    // watermark (0.7 on average over a picture, up to about 2 over a small patch, depending on the id).
+    expect(meanAbsDiff(before, after, [0, 0, 60, 60])).toBeLessThan(3);
+    expect(meanAbsDiff(before, after, [1140, 740, 60, 60])).toBeLessThan(3);
     expect(Object.keys(report.timings)).toEqual(
       expect.arrayContaining(['decode', 'detect', 'align', 'head', 'background', 'paste', 'encode']),
     );
@@ -269,7 +270,8 @@ describeWithModels(ALL_MODELS)('cartoonize on real photos', () => {
       expect(
         meanAbsDiff(before, after, [x + Math.round(w / 4), y + Math.round(h / 4), Math.round(w / 2), Math.round(h / 2)]),
       ).toBeGreaterThan(10);
-      expect(meanAbsDiff(before, after, [0, 0, 40, 40])).toBeLessThan(1);
+      // The corner keeps the photo, up to the invisible watermark (about 2 at most over a small patch).
+      expect(meanAbsDiff(before, after, [0, 0, 40, 40])).toBeLessThan(3);
     } finally {
       await lean.close();
     }
