@@ -12,6 +12,26 @@ export interface UploadTargets {
 }
 
 export function setupUpload(targets: UploadTargets, onFile: (file: File) => void): void {
+  wireFileIntake(targets, onFile);
+
+  // A file dropped next to the drop zone would otherwise make the browser navigate away to it.
+  for (const type of ['dragover', 'drop'] as const) {
+    window.addEventListener(type, (event) => {
+      if (hasFiles(event)) event.preventDefault();
+    });
+  }
+
+  window.addEventListener('paste', (event) => {
+    const file = [...(event.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/') || f.type.startsWith('video/'));
+    if (file) onFile(file);
+  });
+}
+
+/**
+ * The picker buttons and the drop targets of one intake (the editor's, or another panel's): a file
+ * dropped on a target is taken by it alone, not by an intake around it.
+ */
+export function wireFileIntake(targets: UploadTargets, onFile: (file: File) => void): void {
   const { input } = targets;
   for (const picker of targets.pickers) picker.addEventListener('click', () => input.click());
   input.addEventListener('change', () => {
@@ -39,24 +59,13 @@ export function setupUpload(targets: UploadTargets, onFile: (file: File) => void
     });
     target.addEventListener('drop', (event) => {
       event.preventDefault();
+      event.stopPropagation();
       depth = 0;
       target.classList.remove('is-drag-over');
       const file = event.dataTransfer?.files[0];
       if (file) onFile(file);
     });
   }
-
-  // A file dropped next to the drop zone would otherwise make the browser navigate away to it.
-  for (const type of ['dragover', 'drop'] as const) {
-    window.addEventListener(type, (event) => {
-      if (hasFiles(event)) event.preventDefault();
-    });
-  }
-
-  window.addEventListener('paste', (event) => {
-    const file = [...(event.clipboardData?.files ?? [])].find((f) => f.type.startsWith('image/') || f.type.startsWith('video/'));
-    if (file) onFile(file);
-  });
 }
 
 function hasFiles(event: DragEvent): boolean {

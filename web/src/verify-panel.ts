@@ -8,6 +8,7 @@ import type { WatermarkReading } from '../../src/core/provenance/watermark.js';
 import { ApiError, NETWORK_ERROR, toApiError } from './api.js';
 import { h } from './dom.js';
 import { isAbortError } from './sleep.js';
+import { wireFileIntake } from './upload.js';
 import { formatBytes } from './validate-file.js';
 
 /** The body of POST /api/v1/verify (the fields the panel shows). */
@@ -74,36 +75,7 @@ export class VerifyPanel {
     private readonly maxUploadBytes: () => number,
   ) {
     const { drop, pick, input } = elements;
-    pick.addEventListener('click', () => input.click());
-    input.addEventListener('change', () => {
-      const file = input.files?.[0];
-      input.value = '';
-      if (file) void this.take(file);
-    });
-    let depth = 0;
-    drop.addEventListener('dragenter', (event) => {
-      if (!event.dataTransfer?.types.includes('Files')) return;
-      depth++;
-      drop.classList.add('is-drag-over');
-    });
-    drop.addEventListener('dragleave', () => {
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) drop.classList.remove('is-drag-over');
-    });
-    drop.addEventListener('dragover', (event) => {
-      if (!event.dataTransfer?.types.includes('Files')) return;
-      event.preventDefault();
-      event.dataTransfer.dropEffect = 'copy';
-    });
-    drop.addEventListener('drop', (event) => {
-      event.preventDefault();
-      // The page's own drop zones must not take this file as the photo to cartoonize.
-      event.stopPropagation();
-      depth = 0;
-      drop.classList.remove('is-drag-over');
-      const file = event.dataTransfer?.files[0];
-      if (file) void this.take(file);
-    });
+    wireFileIntake({ input, pickers: [pick], dropTargets: [drop] }, (file) => void this.take(file));
   }
 
   /** Checks one file; a file chosen meanwhile replaces it. */

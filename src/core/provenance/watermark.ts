@@ -250,13 +250,15 @@ export interface WatermarkReading {
   alignment?: string;
 }
 
+/** How close projection j lies to bit 0's lattice (+1) or bit 1's (−1), at a gain. */
+function softValue(values: Float64Array, j: number, gain: number, schedule: KeySchedule): number {
+  return Math.cos((2 * Math.PI * (values[j]! / gain - schedule.dithers[j]!)) / STEP);
+}
+
 /** Soft values (positive = bit 0) of every codeword bit, summed over its copies that were not lost, at a gain. */
 function softBits(values: Float64Array, schedule: KeySchedule, gain: number, lost?: Uint8Array): Float64Array {
   const soft = new Float64Array(BCH_N);
-  for (let j = 0; j < PROJECTIONS; j++) {
-    if (lost?.[j]) continue;
-    soft[schedule.bits[j]!]! += Math.cos((2 * Math.PI * (values[j]! / gain - schedule.dithers[j]!)) / STEP);
-  }
+  for (let j = 0; j < PROJECTIONS; j++) if (!lost?.[j]) soft[schedule.bits[j]!]! += softValue(values, j, gain, schedule);
   return soft;
 }
 
@@ -379,27 +381,39 @@ function isReadable(image: RawImage): boolean {
   );
 }
 
+/** The projections of a picture under each alignment in turn, with the ones that lost their block. */
+function* alignedProjections(
+  image: RawImage,
+  schedule: KeySchedule,
+): Generator<{ alignment: string; values: Float64Array; lost: Uint8Array | undefined }> {
+  const { width, height } = image;
+  const canvas = canvasOf(lumaOf(image), width, height);
+  for (const alignment of alignments(width, height)) {
+    const aligned = alignment.mapping ? warpCanvas(canvas, alignment.mapping) : { canvas, lostBlocks: undefined };
+    yield {
+      alignment: alignment.name,
+      values: projections(markedCoefficients(bandOfCanvas(aligned.canvas)), schedule),
+      lost: lostProjections(markClippedBlocks(aligned.canvas, aligned.lostBlocks), schedule),
+    };
+  }
+}
+
 /**
  * Reads the mark, if any: first from the picture as it is, then under the alignments a crop, a small
  * rotation or a shifted enlargement would need. Never throws on a picture of any size or content.
  */
 export function readWatermark(image: RawImage, options: { key?: string | undefined } = {}): WatermarkReading {
   if (!isReadable(image)) return { found: false, confidence: 0 };
-  const { width, height } = image;
   const schedule = scheduleFor(options.key ?? DEFAULT_WATERMARK_KEY);
-  const canvas = canvasOf(lumaOf(image), width, height);
-  for (const alignment of alignments(width, height)) {
-    const aligned = alignment.mapping ? warpCanvas(canvas, alignment.mapping) : { canvas, lostBlocks: undefined };
-    const values = projections(markedCoefficients(bandOfCanvas(aligned.canvas)), schedule);
-    const lost = lostProjections(markClippedBlocks(aligned.canvas, aligned.lostBlocks), schedule);
+  for (const { alignment, values, lost } of alignedProjections(image, schedule)) {
     const decoded = decodeProjections(values, schedule, lost);
     if (!decoded) continue;
     let agreement = 0;
     let counted = 0;
     for (let j = 0; j < PROJECTIONS; j++) {
       if (lost?.[j]) continue;
-      const s = Math.cos((2 * Math.PI * (values[j]! / decoded.gain - schedule.dithers[j]!)) / STEP);
-      agreement += decoded.codeword[schedule.bits[j]!] ? -s : s;
+      const soft = softValue(values, j, decoded.gain, schedule);
+      agreement += decoded.codeword[schedule.bits[j]!] ? -soft : soft;
       counted++;
     }
     return {
@@ -408,7 +422,7 @@ export function readWatermark(image: RawImage, options: { key?: string | undefin
       confidence: Math.round(Math.max(0, Math.min(1, agreement / Math.max(1, counted))) * 1000) / 1000,
       correctedBits: decoded.corrected,
       gain: Math.round(decoded.gain * 1000) / 1000,
-      alignment: alignment.name,
+      alignment,
     };
   }
   return { found: false, confidence: 0 };
@@ -422,13 +436,8 @@ export function watermarkBitAccuracy(image: RawImage, id: string, options: { key
   if (!isReadable(image)) return 0;
   const codeword = codewordFor(id);
   const schedule = scheduleFor(options.key ?? DEFAULT_WATERMARK_KEY);
-  const { width, height } = image;
-  const canvas = canvasOf(lumaOf(image), width, height);
   let best = 0;
-  for (const alignment of alignments(width, height)) {
-    const aligned = alignment.mapping ? warpCanvas(canvas, alignment.mapping) : { canvas, lostBlocks: undefined };
-    const values = projections(markedCoefficients(bandOfCanvas(aligned.canvas)), schedule);
-    const lost = lostProjections(markClippedBlocks(aligned.canvas, aligned.lostBlocks), schedule);
+  for (const { values, lost } of alignedProjections(image, schedule)) {
     for (const gain of GAINS) {
       const soft = softBits(values, schedule, gain, lost);
       let right = 0;
